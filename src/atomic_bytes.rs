@@ -1,0 +1,524 @@
+//! [`AtomicBytes`]: a safe view of bytes that others may write concurrently.
+
+use core::fmt;
+use core::mem::MaybeUninit;
+use core::ops::{Bound, RangeBounds};
+use core::sync::atomic::{AtomicU8, Ordering};
+
+use crate::Error;
+
+/// A slice of bytes that other threads, processes, the kernel or devices may
+/// read and write at the same time, accessed only by byte-wise atomic copies.
+///
+/// `AtomicBytes` is to `[AtomicU8]` what `str` is to `[u8]`: the same memory,
+/// with whole-range operations that run at `memcpy` speed instead of one
+/// atomic at a time. Every read returns a private copy; validate the copy and
+/// use it, and no later change to the shared bytes can reach you.
+///
+/// Obtain one from [`AtomicBytes::new`] (atomics you own), [`from_mut`]
+/// (exclusive bytes), [`from_raw_parts`] (a mapping or foreign buffer), or
+/// from the crate's `Page` and `SharedMemory`.
+///
+/// [`from_mut`]: AtomicBytes::from_mut
+/// [`from_raw_parts`]: AtomicBytes::from_raw_parts
+///
+/// # Examples
+///
+/// A validated read from shared memory, with no `unsafe`:
+///
+/// ```
+/// use bytewise::AtomicBytes;
+/// use core::sync::atomic::AtomicU8;
+///
+/// #[derive(Clone, Copy, bytemuck::Zeroable, bytemuck::Pod)]
+/// #[repr(C)]
+/// struct Header { idx: u32, len: u32 }
+///
+/// let shared: Vec<AtomicU8> = (0..64).map(|_| AtomicU8::new(0)).collect();
+/// let shared = AtomicBytes::new(&shared);
+/// shared.write_obj(0, &Header { idx: 3, len: 8 })?;
+///
+/// let h: Header = shared.read_obj(0)?;   // one private copy
+/// if h.idx < 4 {                         // validate the copy ...
+///     assert_eq!(h.len, 8);              // ... and use that same copy
+/// }
+/// # Ok::<(), bytewise::Error>(())
+/// ```
+#[repr(transparent)]
+pub struct AtomicBytes([AtomicU8]);
+
+impl AtomicBytes {
+    /// Views a slice of atomics as `AtomicBytes`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use core::sync::atomic::AtomicU8;
+    /// let cells = [AtomicU8::new(1), AtomicU8::new(2)];
+    /// assert_eq!(bytewise::AtomicBytes::new(&cells).len(), 2);
+    /// ```
+    #[inline]
+    pub const fn new(bytes: &[AtomicU8]) -> &AtomicBytes {
+        // SAFETY: `AtomicBytes` is `repr(transparent)` over `[AtomicU8]`, so
+        // the pointer cast keeps the metadata (length) and the layout; the
+        // lifetime is carried over unchanged.
+        unsafe { &*(bytes as *const [AtomicU8] as *const AtomicBytes) }
+    }
+
+    /// Views exclusively borrowed bytes as `AtomicBytes`, for as long as the
+    /// borrow lasts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 4];
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// view.fill(9, bytewise::Ordering::Relaxed);
+    /// assert_eq!(buf, [9; 4]);
+    /// ```
+    #[inline]
+    pub fn from_mut(bytes: &mut [u8]) -> &AtomicBytes {
+        let len = bytes.len();
+        // SAFETY:
+        // - `AtomicU8` has the same size, alignment and bit validity as `u8`;
+        // - the pointer comes from a `&mut`, so it is valid for reads and
+        //   writes of `len` bytes and carries write permission;
+        // - the returned borrow has the lifetime of the `&mut`, so no
+        //   non-atomic access can happen while the view exists.
+        unsafe { Self::from_raw_parts(bytes.as_mut_ptr(), len) }
+    }
+
+    /// Views `len` bytes at `ptr` as `AtomicBytes`, for the lifetime `'a`.
+    ///
+    /// This is how a mapping, a DMA buffer or guest memory becomes a safe
+    /// view.
+    ///
+    /// # Safety
+    ///
+    /// Behavior is undefined if any of these is violated:
+    ///
+    /// - `ptr` is non-null, and valid for reads and writes of `len` bytes for
+    ///   all of `'a` (it may be dangling when `len` is 0);
+    /// - `len` is at most `isize::MAX`;
+    /// - during `'a`, every access to the bytes from this process is atomic:
+    ///   one of this crate's operations or an atomic access of size 1.
+    ///   Other processes, the kernel and devices may write them in any way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = vec![0u8; 8];
+    /// // SAFETY: `buf` is valid for 8 bytes and only used through the view
+    /// // until the view's last use.
+    /// let view = unsafe { bytewise::AtomicBytes::from_raw_parts(buf.as_mut_ptr(), 8) };
+    /// view.write_at(0, b"ok")?;
+    /// assert_eq!(&buf[..2], b"ok");
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    pub unsafe fn from_raw_parts<'a>(ptr: *mut u8, len: usize) -> &'a AtomicBytes {
+        // SAFETY:
+        // - validity for `len` bytes, non-null and `len <= isize::MAX` are the
+        //   caller's preconditions, as `slice::from_raw_parts` requires;
+        // - `AtomicU8` has the layout of `u8`, so `ptr` is suitably aligned;
+        // - atomic-only access during `'a` is the caller's precondition, so the
+        //   shared reference to atomics is never raced by plain accesses.
+        let atoms: &'a [AtomicU8] = unsafe { core::slice::from_raw_parts(ptr.cast(), len) };
+        Self::new(atoms)
+    }
+
+    /// The number of bytes.
+    #[inline]
+    pub const fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the view has no bytes.
+    #[inline]
+    pub const fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first byte's address, with write permission (for [`crate::load`]
+    /// and friends, or to hand to a device).
+    #[inline]
+    pub const fn as_ptr(&self) -> *mut u8 {
+        self.0.as_ptr().cast::<u8>().cast_mut()
+    }
+
+    /// The underlying atomics.
+    #[inline]
+    pub const fn as_atomics(&self) -> &[AtomicU8] {
+        &self.0
+    }
+
+    /// A sub-view, or `None` if `range` is out of bounds or decreasing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 8];
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// assert_eq!(view.get(2..6).map(|v| v.len()), Some(4));
+    /// assert!(view.get(6..9).is_none());
+    /// ```
+    #[inline]
+    pub fn get(&self, range: impl RangeBounds<usize>) -> Option<&AtomicBytes> {
+        let bounds: (Bound<usize>, Bound<usize>) =
+            (range.start_bound().cloned(), range.end_bound().cloned());
+        self.0.get(bounds).map(Self::new)
+    }
+
+    /// Copies the whole view into `dst`, byte-wise atomic on the shared side.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `dst.len() != self.len()` (as `copy_from_slice` does), or if
+    /// `order` is `Release` or `AcqRel`; nothing is copied then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = *b"abcd";
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// let mut out = [0u8; 4];
+    /// view.load(&mut out, bytewise::Ordering::Acquire);
+    /// assert_eq!(&out, b"abcd");
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn load(&self, dst: &mut [u8], order: Ordering) {
+        assert_len(self.len(), dst.len());
+        // SAFETY:
+        // - `self` is valid for reads and writes of `len` bytes and, being
+        //   `[AtomicU8]`, is only accessed atomically in this process;
+        // - `dst` is an exclusive borrow: private, valid, initialized, and it
+        //   cannot overlap `self` (a `&mut` never aliases a live `&`).
+        unsafe { crate::load(self.as_ptr(), dst.as_mut_ptr(), dst.len(), order) }
+    }
+
+    /// Overwrites the whole view with `src`, byte-wise atomic on the shared
+    /// side.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `src.len() != self.len()`, or if `order` is `Acquire` or
+    /// `AcqRel`; nothing is written then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 2];
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// view.store(&[1, 2], bytewise::Ordering::Release);
+    /// assert_eq!(buf, [1, 2]);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn store(&self, src: &[u8], order: Ordering) {
+        assert_len(self.len(), src.len());
+        // SAFETY:
+        // - `src` is a shared borrow of initialized `u8`s that nobody writes
+        //   while it lives; `self` is valid and only accessed atomically;
+        // - they cannot overlap: `src` is a `&[u8]` without interior
+        //   mutability, and `self` is made of `UnsafeCell`s that may change,
+        //   so the same bytes cannot be both.
+        unsafe { crate::store(src.as_ptr(), self.as_ptr(), src.len(), order) }
+    }
+
+    /// Copies all of `src` into this view, byte-wise atomic on both sides.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the lengths differ or the two views overlap; nothing is
+    /// copied then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut a, mut b) = ([1u8; 4], [0u8; 4]);
+    /// let (a, b) = (bytewise::AtomicBytes::from_mut(&mut a), bytewise::AtomicBytes::from_mut(&mut b));
+    /// b.copy_from(a, bytewise::Ordering::AcqRel);
+    /// assert_eq!(b.to_vec(bytewise::Ordering::Relaxed), [1; 4]);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn copy_from(&self, src: &AtomicBytes, order: Ordering) {
+        assert_len(self.len(), src.len());
+        let (s, d) = (src.as_ptr().addr(), self.as_ptr().addr());
+        let disjoint = self.is_empty() || s + src.len() <= d || d + self.len() <= s;
+        assert!(disjoint, "AtomicBytes::copy_from: source and destination overlap");
+        // SAFETY: both views are valid for `len` bytes, accessed only
+        // atomically in this process, and do not overlap (checked above).
+        unsafe { crate::copy(src.as_ptr(), self.as_ptr(), self.len(), order) }
+    }
+
+    /// Sets every byte of the view to `byte`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Acquire` or `AcqRel`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [1u8; 3];
+    /// bytewise::AtomicBytes::from_mut(&mut buf).fill(0, bytewise::Ordering::Relaxed);
+    /// assert_eq!(buf, [0; 3]);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn fill(&self, byte: u8, order: Ordering) {
+        // SAFETY: `self` is valid for writes of `len` bytes and only accessed
+        // atomically in this process.
+        unsafe { crate::fill(self.as_ptr(), byte, self.len(), order) }
+    }
+
+    /// A private copy of the whole view.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Release` or `AcqRel`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = *b"hi";
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// assert_eq!(view.to_vec(bytewise::Ordering::Acquire), b"hi");
+    /// ```
+    #[cfg(feature = "alloc")]
+    #[track_caller]
+    pub fn to_vec(&self, order: Ordering) -> alloc::vec::Vec<u8> {
+        crate::raw::check_load_ordering(order);
+        let mut v = alloc::vec::Vec::with_capacity(self.len());
+        // SAFETY:
+        // - `v` has capacity for `len` bytes, is private and cannot overlap
+        //   `self` (it was just allocated);
+        // - `self` is valid and only accessed atomically in this process.
+        unsafe { crate::load(self.as_ptr(), v.as_mut_ptr(), self.len(), order) };
+        // SAFETY: `load` initialized all `len` bytes, within capacity.
+        unsafe { v.set_len(self.len()) };
+        v
+    }
+
+    /// Copies `dst.len()` bytes starting at `offset` into `dst` (Relaxed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] if `offset..offset + dst.len()` is not inside
+    /// the view, including when the sum overflows; `dst` is untouched then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = *b"hello";
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// let mut out = [0u8; 3];
+    /// view.read_at(2, &mut out)?;
+    /// assert_eq!(&out, b"llo");
+    /// assert!(view.read_at(3, &mut out).is_err());
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), Error> {
+        Error::check_range(offset, dst.len(), self.len())?;
+        // SAFETY:
+        // - `offset + dst.len() <= self.len()` (checked above), so the source
+        //   range is inside the view, which is valid and atomically accessed;
+        // - `dst` is an exclusive borrow: private, valid, non-overlapping.
+        unsafe {
+            crate::load(self.as_ptr().wrapping_add(offset), dst.as_mut_ptr(), dst.len(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Copies `src` into the view starting at `offset` (Relaxed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] if `offset..offset + src.len()` is not inside
+    /// the view, including when the sum overflows; nothing is written then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 4];
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// view.write_at(1, b"ab")?;
+    /// assert!(view.write_at(usize::MAX, b"ab").is_err());
+    /// assert_eq!(buf, [0, b'a', b'b', 0]);
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<(), Error> {
+        Error::check_range(offset, src.len(), self.len())?;
+        // SAFETY:
+        // - `offset + src.len() <= self.len()` (checked above): the
+        //   destination range is inside the view, valid and atomically
+        //   accessed;
+        // - `src` is initialized, not written concurrently, and cannot overlap
+        //   the view (see `store`).
+        unsafe {
+            crate::store(src.as_ptr(), self.as_ptr().wrapping_add(offset), src.len(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Reads a `T` from `offset`, which need not be aligned, as one private
+    /// copy (Relaxed).
+    ///
+    /// Returns a value, never a reference: validate it and use it, and the
+    /// shared bytes are never read again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
+    /// not inside the view.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 9];
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// view.write_obj(1, &0x0102_0304u32)?;          // unaligned is fine
+    /// assert_eq!(view.read_obj::<u32>(1)?, 0x0102_0304);
+    /// assert!(view.read_obj::<u64>(2).is_err());
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[cfg(feature = "bytemuck")]
+    #[inline]
+    pub fn read_obj<T: bytemuck::AnyBitPattern>(&self, offset: usize) -> Result<T, Error> {
+        // SAFETY: `AnyBitPattern` types accept every initialized byte pattern.
+        unsafe { self.read_any(offset) }
+    }
+
+    /// Writes `value` at `offset`, which need not be aligned (Relaxed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
+    /// not inside the view; nothing is written then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 4];
+    /// bytewise::AtomicBytes::from_mut(&mut buf).write_obj(0, &[1u16, 2])?;
+    /// assert_eq!(buf, [1, 0, 2, 0].map(|b: u8| b.to_le()));
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[cfg(feature = "bytemuck")]
+    #[inline]
+    pub fn write_obj<T: bytemuck::NoUninit>(&self, offset: usize, value: &T) -> Result<(), Error> {
+        self.write_at(offset, bytemuck::bytes_of(value))
+    }
+
+    /// [`read_obj`](Self::read_obj) for zerocopy's [`FromBytes`](zerocopy::FromBytes).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] as for `read_obj`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [7u8; 4];
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// assert_eq!(view.read_obj_zerocopy::<[u8; 2]>(2)?, [7, 7]);
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[cfg(feature = "zerocopy")]
+    #[inline]
+    pub fn read_obj_zerocopy<T: zerocopy::FromBytes>(&self, offset: usize) -> Result<T, Error> {
+        // SAFETY: `FromBytes` types accept every initialized byte pattern.
+        unsafe { self.read_any(offset) }
+    }
+
+    /// [`write_obj`](Self::write_obj) for zerocopy's
+    /// [`IntoBytes`](zerocopy::IntoBytes).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] as for `write_obj`; nothing is written then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 2];
+    /// bytewise::AtomicBytes::from_mut(&mut buf).write_obj_zerocopy(0, &[3u8, 4])?;
+    /// assert_eq!(buf, [3, 4]);
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[cfg(feature = "zerocopy")]
+    #[inline]
+    pub fn write_obj_zerocopy<T: zerocopy::IntoBytes + zerocopy::Immutable>(
+        &self,
+        offset: usize,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.write_at(offset, value.as_bytes())
+    }
+
+    /// Reads a `T` from `offset` as one private copy (Relaxed).
+    ///
+    /// # Safety
+    ///
+    /// Behavior is undefined if `T` is not valid for every initialized byte
+    /// pattern of its size.
+    #[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
+    #[inline]
+    unsafe fn read_any<T>(&self, offset: usize) -> Result<T, Error> {
+        let size = core::mem::size_of::<T>();
+        Error::check_range(offset, size, self.len())?;
+        let mut out = MaybeUninit::<T>::uninit();
+        // SAFETY:
+        // - `offset + size <= self.len()` (checked above): the source is in
+        //   the view, valid and atomically accessed;
+        // - `out` is a private local of `size` bytes and cannot overlap.
+        unsafe {
+            crate::load(self.as_ptr().wrapping_add(offset), out.as_mut_ptr().cast(), size, Ordering::Relaxed);
+        }
+        // SAFETY: `load` initialized all `size` bytes of `out`, and the caller
+        // guarantees any initialized byte pattern is a valid `T`.
+        Ok(unsafe { out.assume_init() })
+    }
+}
+
+#[track_caller]
+fn assert_len(view: usize, other: usize) {
+    assert!(
+        view == other,
+        "source slice length ({other}) does not match destination slice length ({view})"
+    );
+}
+
+impl fmt::Debug for AtomicBytes {
+    /// Shows the length and up to the first 32 bytes, read Relaxed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut head = [0u8; 32];
+        let n = self.len().min(head.len());
+        if let Some(v) = self.get(..n) {
+            v.load(&mut head[..n], Ordering::Relaxed);
+        }
+        let mut d = f.debug_struct("AtomicBytes");
+        d.field("len", &self.len());
+        if self.len() > n {
+            d.field("head", &&head[..n]).finish_non_exhaustive()
+        } else {
+            d.field("bytes", &&head[..n]).finish()
+        }
+    }
+}
+
+impl<'a> From<&'a [AtomicU8]> for &'a AtomicBytes {
+    fn from(bytes: &'a [AtomicU8]) -> Self {
+        AtomicBytes::new(bytes)
+    }
+}
+
+impl<'a> From<&'a mut [u8]> for &'a AtomicBytes {
+    fn from(bytes: &'a mut [u8]) -> Self {
+        AtomicBytes::from_mut(bytes)
+    }
+}

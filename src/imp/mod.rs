@@ -1,0 +1,135 @@
+//! The unsafe core: one set of copy kernels per architecture, chosen here.
+//!
+//! Every implementation exposes the same four functions with the same
+//! contract, documented once below. The public primitives in `crate::raw`
+//! check the ordering, issue the fences and then call exactly one of these.
+//!
+//! - `portable` is always compiled, so it can be tested against the others;
+//!   it is the only path under Miri and sanitizers (see `build.rs`).
+//! - `x86_64` and `aarch64` hold the inline-asm kernels.
+//!
+//! See `src/imp/README.md` for the soundness argument.
+//!
+//! # The kernel contract
+//!
+//! For `load(src, dst, len)`, `store(src, dst, len)`, `copy(src, dst, len)`
+//! and `fill(dst, byte, len)`, behavior is undefined if any of these is
+//! violated:
+//!
+//! - `len` is 0, or `src` is valid for reads of `len` bytes and `dst` is valid
+//!   for writes of `len` bytes (no alignment is required);
+//! - the two regions do not overlap;
+//! - the *shared* side (`src` of `load`, `dst` of `store` and `fill`, both
+//!   sides of `copy`) is only accessed concurrently by this crate's
+//!   operations, by size-1 atomics, or by agents outside the abstract machine
+//!   (other processes, the kernel, devices);
+//! - the *private* side is not accessed concurrently by anyone, and for
+//!   `store` every byte of `src` is initialized.
+//!
+//! Each byte of the shared side is read or written exactly once, as if by a
+//! relaxed `AtomicU8` operation. The kernels issue no fences.
+
+pub(crate) mod portable;
+
+#[cfg(all(
+    target_arch = "x86_64",
+    not(miri),
+    not(bytewise_sanitize),
+    not(bytewise_force_portable)
+))]
+pub(crate) mod x86_64;
+
+#[cfg(all(
+    target_arch = "x86_64",
+    not(miri),
+    not(bytewise_sanitize),
+    not(bytewise_force_portable)
+))]
+pub(crate) use self::x86_64 as selected;
+
+#[cfg(not(all(
+    target_arch = "x86_64",
+    not(miri),
+    not(bytewise_sanitize),
+    not(bytewise_force_portable)
+)))]
+pub(crate) use self::portable as selected;
+
+pub(crate) use self::selected::{copy, fill, load, store};
+
+/// One implementation of the four kernels, as function pointers.
+///
+/// Used by the test-only hook [`crate::__kernels`] so that one conformance
+/// suite can run against every implementation the CPU supports.
+#[derive(Clone, Copy)]
+pub struct Kernel {
+    /// A short, stable name such as `"portable"` or `"avx2"`.
+    pub name: &'static str,
+    /// Byte-wise atomic reads of `src`, plain writes of `dst`.
+    pub load: unsafe fn(*const u8, *mut u8, usize),
+    /// Plain reads of `src`, byte-wise atomic writes of `dst`.
+    pub store: unsafe fn(*const u8, *mut u8, usize),
+    /// Byte-wise atomic on both sides.
+    pub copy: unsafe fn(*const u8, *mut u8, usize),
+    /// Byte-wise atomic writes of `dst`.
+    pub fill: unsafe fn(*mut u8, u8, usize),
+}
+
+impl core::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Kernel").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Every kernel this build contains that the running CPU supports, the
+/// portable one first and the one the public functions use last.
+pub(crate) fn kernels() -> alloc_free::KernelList {
+    let mut list = alloc_free::KernelList::new();
+    list.push(portable::KERNEL);
+    #[cfg(all(
+        target_arch = "x86_64",
+        not(miri),
+        not(bytewise_sanitize),
+        not(bytewise_force_portable)
+    ))]
+    selected::supported_kernels(&mut list);
+    list
+}
+
+pub(crate) mod alloc_free {
+    //! A tiny fixed-capacity list, so that the kernel hook works in `no_std`.
+    use super::Kernel;
+
+    const CAP: usize = 16;
+
+    /// A fixed-capacity list of kernels.
+    #[derive(Clone, Copy, Debug)]
+    pub struct KernelList {
+        items: [Option<Kernel>; CAP],
+        len: usize,
+    }
+
+    impl KernelList {
+        pub(crate) const fn new() -> Self {
+            KernelList { items: [None; CAP], len: 0 }
+        }
+
+        /// Appends `kernel`; panics if the list is full (a build error in
+        /// practice: the list is filled from a fixed table).
+        pub(crate) fn push(&mut self, kernel: Kernel) {
+            assert!(self.len < CAP, "too many kernels");
+            self.items[self.len] = Some(kernel);
+            self.len += 1;
+        }
+
+        /// The kernels, in order.
+        pub fn iter(&self) -> impl Iterator<Item = Kernel> + '_ {
+            self.items[..self.len].iter().flatten().copied()
+        }
+
+        /// The kernel called `name`, if this CPU supports it.
+        pub fn get(&self, name: &str) -> Option<Kernel> {
+            self.iter().find(|k| k.name == name)
+        }
+    }
+}

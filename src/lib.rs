@@ -1,0 +1,36 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(test, allow(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod atomic_bytes;
+mod atomic_per_byte;
+mod error;
+mod imp;
+mod raw;
+
+pub use crate::atomic_bytes::AtomicBytes;
+pub use crate::atomic_per_byte::AtomicPerByte;
+pub use crate::error::Error;
+pub use crate::raw::{copy, fill, load, store};
+pub use core::sync::atomic::Ordering;
+
+/// Test-only hook: every kernel this build has that the CPU supports.
+///
+/// Not part of the public API and not covered by semver: the conformance and
+/// differential tests use it to run one suite against each implementation.
+#[doc(hidden)]
+pub mod __kernels {
+    pub use crate::imp::Kernel;
+    pub use crate::imp::alloc_free::KernelList;
+
+    /// The portable kernel first, then every asm kernel this CPU supports.
+    pub fn all() -> KernelList {
+        crate::imp::kernels()
+    }
+}

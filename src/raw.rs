@@ -1,0 +1,251 @@
+//! The raw primitives: `load`, `store`, `copy` and `fill`.
+//!
+//! These carry the proofs; every safe type in the crate is built on them.
+
+use core::sync::atomic::{Ordering, fence};
+
+use crate::imp;
+
+/// Panics unless `order` is valid for a load (Relaxed, Acquire or SeqCst).
+#[inline]
+#[track_caller]
+pub(crate) fn check_load_ordering(order: Ordering) {
+    match order {
+        Ordering::Relaxed | Ordering::Acquire | Ordering::SeqCst => {}
+        Ordering::Release => panic!("there is no such thing as a release load"),
+        Ordering::AcqRel => panic!("there is no such thing as an acquire-release load"),
+        _ => panic!("unsupported ordering {order:?} for a load"),
+    }
+}
+
+/// Panics unless `order` is valid for a store (Relaxed, Release or SeqCst).
+#[inline]
+#[track_caller]
+pub(crate) fn check_store_ordering(order: Ordering) {
+    match order {
+        Ordering::Relaxed | Ordering::Release | Ordering::SeqCst => {}
+        Ordering::Acquire => panic!("there is no such thing as an acquire store"),
+        Ordering::AcqRel => panic!("there is no such thing as an acquire-release store"),
+        _ => panic!("unsupported ordering {order:?} for a store"),
+    }
+}
+
+/// The fence a store-like operation issues before its copy.
+#[inline]
+fn fence_before(order: Ordering) {
+    match order {
+        Ordering::Release | Ordering::AcqRel => fence(Ordering::Release),
+        Ordering::SeqCst => fence(Ordering::SeqCst),
+        _ => {}
+    }
+}
+
+/// The fence a load-like operation issues after its copy.
+#[inline]
+fn fence_after(order: Ordering) {
+    match order {
+        Ordering::Acquire | Ordering::AcqRel => fence(Ordering::Acquire),
+        Ordering::SeqCst => fence(Ordering::SeqCst),
+        _ => {}
+    }
+}
+
+/// Debug-checks the pointer preconditions that can be checked cheaply.
+#[inline(always)]
+#[track_caller]
+fn debug_check(src: *const u8, dst: *const u8, len: usize) {
+    debug_assert!(!src.is_null() && !dst.is_null(), "bytewise: null pointer");
+    debug_assert!(
+        len == 0 || {
+            let (s, d) = (src.addr(), dst.addr());
+            s.checked_add(len).is_some_and(|e| e <= d) || d.checked_add(len).is_some_and(|e| e <= s)
+        },
+        "bytewise: source and destination overlap"
+    );
+}
+
+/// Copies `len` bytes from shared memory at `src` to private memory at `dst`,
+/// reading each source byte with a byte-wise atomic load.
+///
+/// This is P1478's `atomic_load_per_byte_memcpy` and the concurrent-safe
+/// counterpart of [`core::ptr::copy_nonoverlapping`] for a source that others
+/// may write at the same time. Each byte of `dst` ends up holding a value the
+/// corresponding `src` byte really held during the call (bytes may come from
+/// different moments: tearing is possible, but only between bytes). The copy
+/// is never elided or re-read later, so validating `dst` and then using it is
+/// free of double fetches.
+///
+/// `order` applies after the copy: `Acquire` issues `fence(Acquire)`,
+/// `SeqCst` issues `fence(SeqCst)`, `Relaxed` issues nothing.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+///
+/// - `len` is 0 and both pointers are non-null, or `src` is valid for reads
+///   and `dst` is valid for writes of `len` bytes; no alignment is required;
+/// - `src` points to memory that may be written (derived from `AtomicBytes`,
+///   `UnsafeCell`, a `*mut` allocation or a mapping, not from a `&[u8]` or
+///   `&T` to memory without interior mutability);
+/// - every concurrent access to `src..src+len` from this process is one of
+///   this crate's operations or an atomic access of size 1 (other processes,
+///   the kernel and devices may write it in any way);
+/// - nothing accesses `dst..dst+len` concurrently;
+/// - the two regions do not overlap (checked by a debug assertion).
+///
+/// # Panics
+///
+/// Panics if `order` is `Release` or `AcqRel`, before touching memory.
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::{AtomicBytes, Ordering};
+///
+/// let mut backing = [1u8, 2, 3, 4];
+/// let shared = AtomicBytes::from_mut(&mut backing);
+/// let mut local = [0u8; 4];
+/// // SAFETY: `shared` is valid for 4 bytes and only accessed atomically;
+/// // `local` is private; they do not overlap.
+/// unsafe { bytewise::load(shared.as_ptr(), local.as_mut_ptr(), 4, Ordering::Acquire) };
+/// assert_eq!(local, [1, 2, 3, 4]);
+/// ```
+#[inline]
+#[track_caller]
+pub unsafe fn load(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
+    check_load_ordering(order);
+    debug_check(src, dst, len);
+    // SAFETY: the kernel contract (imp/mod.rs) is this function's `# Safety`
+    // section: valid, non-overlapping regions, a shared `src` accessed only
+    // atomically, a private `dst`.
+    unsafe { imp::load(src, dst, len) };
+    fence_after(order);
+}
+
+/// Copies `len` bytes from private memory at `src` to shared memory at `dst`,
+/// writing each destination byte with a byte-wise atomic store.
+///
+/// This is P1478's `atomic_store_per_byte_memcpy`. `order` applies before the
+/// copy: `Release` issues `fence(Release)`, `SeqCst` issues `fence(SeqCst)`.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+///
+/// - `len` is 0 and both pointers are non-null, or `src` is valid for reads
+///   and `dst` is valid for writes of `len` bytes; no alignment is required;
+/// - every byte of `src..src+len` is initialized;
+/// - every concurrent access to `dst..dst+len` from this process is one of
+///   this crate's operations or an atomic access of size 1;
+/// - nothing writes `src..src+len` concurrently;
+/// - the two regions do not overlap (checked by a debug assertion).
+///
+/// # Panics
+///
+/// Panics if `order` is `Acquire` or `AcqRel`, before touching memory.
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::{AtomicBytes, Ordering};
+///
+/// let mut backing = [0u8; 3];
+/// let shared = AtomicBytes::from_mut(&mut backing);
+/// let msg = *b"hey";
+/// // SAFETY: `msg` is initialized and private; `shared` is valid for 3 bytes
+/// // and only accessed atomically; they do not overlap.
+/// unsafe { bytewise::store(msg.as_ptr(), shared.as_ptr(), 3, Ordering::Release) };
+/// assert_eq!(shared.to_vec(Ordering::Acquire), b"hey");
+/// ```
+#[inline]
+#[track_caller]
+pub unsafe fn store(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
+    check_store_ordering(order);
+    debug_check(src, dst, len);
+    fence_before(order);
+    // SAFETY: the kernel contract (imp/mod.rs) is this function's `# Safety`
+    // section: valid, non-overlapping regions, an initialized private `src`,
+    // a shared `dst` accessed only atomically.
+    unsafe { imp::store(src, dst, len) };
+}
+
+/// Copies `len` bytes between two shared regions, byte-wise atomic on both
+/// sides.
+///
+/// Every ordering is accepted: `Release`, `AcqRel` and `SeqCst` fence before
+/// the copy, `Acquire`, `AcqRel` and `SeqCst` fence after it.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+///
+/// - `len` is 0 and both pointers are non-null, or `src` is valid for reads
+///   and `dst` is valid for writes of `len` bytes; no alignment is required;
+/// - `src` points to memory that may be written (see [`load`]);
+/// - every concurrent access to either region from this process is one of
+///   this crate's operations or an atomic access of size 1;
+/// - the two regions do not overlap (checked by a debug assertion).
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::{AtomicBytes, Ordering};
+///
+/// let (mut a, mut b) = ([7u8; 8], [0u8; 8]);
+/// let (a, b) = (AtomicBytes::from_mut(&mut a), AtomicBytes::from_mut(&mut b));
+/// // SAFETY: both views are valid for 8 bytes, only accessed atomically and
+/// // do not overlap.
+/// unsafe { bytewise::copy(a.as_ptr(), b.as_ptr(), 8, Ordering::SeqCst) };
+/// assert_eq!(b.to_vec(Ordering::Relaxed), [7; 8]);
+/// ```
+#[inline]
+#[track_caller]
+pub unsafe fn copy(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
+    debug_check(src, dst, len);
+    fence_before(order);
+    // SAFETY: the kernel contract (imp/mod.rs) is this function's `# Safety`
+    // section: valid, non-overlapping regions, both accessed only atomically.
+    unsafe { imp::copy(src, dst, len) };
+    fence_after(order);
+}
+
+/// Sets `len` bytes of shared memory at `dst` to `byte`, each with a byte-wise
+/// atomic store.
+///
+/// The byte-wise atomic counterpart of [`core::ptr::write_bytes`]. `order`
+/// works as for [`store`].
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+///
+/// - `len` is 0 and `dst` is non-null, or `dst` is valid for writes of `len`
+///   bytes; no alignment is required;
+/// - every concurrent access to `dst..dst+len` from this process is one of
+///   this crate's operations or an atomic access of size 1.
+///
+/// # Panics
+///
+/// Panics if `order` is `Acquire` or `AcqRel`, before touching memory.
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::{AtomicBytes, Ordering};
+///
+/// let mut backing = [1u8; 4];
+/// let shared = AtomicBytes::from_mut(&mut backing);
+/// // SAFETY: `shared` is valid for 4 bytes and only accessed atomically.
+/// unsafe { bytewise::fill(shared.as_ptr(), 0xAA, 4, Ordering::Release) };
+/// assert_eq!(shared.to_vec(Ordering::Acquire), [0xAA; 4]);
+/// ```
+#[inline]
+#[track_caller]
+pub unsafe fn fill(dst: *mut u8, byte: u8, len: usize, order: Ordering) {
+    check_store_ordering(order);
+    debug_assert!(!dst.is_null(), "bytewise: null pointer");
+    fence_before(order);
+    // SAFETY: the kernel contract (imp/mod.rs) is this function's `# Safety`
+    // section: `dst` valid for `len` bytes and only accessed atomically.
+    unsafe { imp::fill(dst, byte, len) };
+}
