@@ -1,6 +1,7 @@
 //! [`AtomicBytes`]: a safe view of bytes that others may write concurrently.
 
 use core::fmt;
+#[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
 use core::mem::MaybeUninit;
 use core::ops::{Bound, RangeBounds};
 use core::sync::atomic::{AtomicU8, Ordering};

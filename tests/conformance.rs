@@ -7,7 +7,7 @@
 //! - every byte just outside the destination is untouched (guard bytes);
 //! - the source is unchanged.
 
-#![allow(clippy::multiple_unsafe_ops_per_block)]
+#![allow(clippy::multiple_unsafe_ops_per_block, clippy::std_instead_of_core)]
 
 mod common;
 
@@ -91,13 +91,13 @@ fn check(kernel: &Kernel, op: Op, len: usize, src_off: usize, dst_off: usize) {
 
 /// Lengths whose every misalignment pair is checked.
 fn short_max() -> usize {
-    iters(64, 9)
+    iters(64, 8)
 }
 
 fn lengths() -> Vec<usize> {
     if cfg!(miri) {
-        let mut v: Vec<usize> = (0..=40).collect();
-        v.extend([63, 64, 65, 127, 128, 129, 255, 256, 600, 4097]);
+        let mut v: Vec<usize> = (0..=17).collect();
+        v.extend([31, 32, 33, 64, 129, 600]);
         v
     } else {
         let mut v: Vec<usize> = (0..=1024).collect();
@@ -116,7 +116,7 @@ fn lengths() -> Vec<usize> {
 }
 
 fn misalignments(len: usize) -> Vec<(usize, usize)> {
-    let n = if cfg!(miri) { 8 } else { 64 };
+    let n = if cfg!(miri) { 4 } else { 64 };
     if len <= short_max() {
         (0..n).flat_map(|s| (0..n).map(move |d| (s, d))).collect()
     } else if len <= 1024 {
@@ -127,6 +127,9 @@ fn misalignments(len: usize) -> Vec<(usize, usize)> {
             .collect()
     } else {
         vec![(0, 0), (3, 0), (0, 5), (1, 63), (17, 33), (63, 1)]
+            .into_iter()
+            .take(if cfg!(miri) { 2 } else { 6 })
+            .collect()
     }
 }
 

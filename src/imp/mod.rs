@@ -6,7 +6,9 @@
 //!
 //! - `portable` is always compiled, so it can be tested against the others;
 //!   it is the only path under Miri and sanitizers (see `build.rs`).
-//! - `x86_64` and `aarch64` hold the inline-asm kernels.
+//! - `x86_64` and `aarch64` hold the inline-asm kernels. x86_64 targets built
+//!   without SSE2 (such as `x86_64-unknown-none`, a soft-float target) take
+//!   the portable path, since the vector kernels need the xmm registers.
 //!
 //! See `src/imp/README.md` for the soundness argument.
 //!
@@ -33,6 +35,7 @@ pub(crate) mod portable;
 
 #[cfg(all(
     target_arch = "x86_64",
+    target_feature = "sse2",
     not(miri),
     not(bytewise_sanitize),
     not(bytewise_force_portable)
@@ -41,6 +44,7 @@ pub(crate) mod x86_64;
 
 #[cfg(all(
     target_arch = "x86_64",
+    target_feature = "sse2",
     not(miri),
     not(bytewise_sanitize),
     not(bytewise_force_portable)
@@ -49,6 +53,7 @@ pub(crate) use self::x86_64 as selected;
 
 #[cfg(not(all(
     target_arch = "x86_64",
+    target_feature = "sse2",
     not(miri),
     not(bytewise_sanitize),
     not(bytewise_force_portable)
@@ -90,6 +95,7 @@ pub(crate) fn kernels() -> alloc_free::KernelList {
     list.push(portable::KERNEL);
     #[cfg(all(
         target_arch = "x86_64",
+        target_feature = "sse2",
         not(miri),
         not(bytewise_sanitize),
         not(bytewise_force_portable)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Miri: runs the portable kernel (the only one Miri sees: asm is compiled out
+# under cfg(miri)) through the conformance, ordering, stress, API and model
+# tests with reduced counts, then runs the negative controls in
+# tests/miri_negative_control.rs and requires Miri to report each race.
+#
+# Usage: ci/miri.sh            (from anywhere; installs nightly + miri if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+toolchain=${MIRI_TOOLCHAIN:-nightly}
+if ! rustup run "$toolchain" cargo miri --version >/dev/null 2>&1; then
+    echo "== installing $toolchain with miri"
+    rustup toolchain install "$toolchain" --profile minimal --component miri,rust-src
+fi
+cargo "+$toolchain" miri setup >/dev/null 2>&1 || cargo "+$toolchain" miri setup
+
+export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
+
+# Integration tests that Miri runs. Files that need mmap or processes mark
+# those tests cfg(not(miri)) themselves.
+tests=()
+for t in conformance ordering stress api model page io seqlock; do
+    [ -f "tests/$t.rs" ] && tests+=(--test "$t")
+done
+
+echo "== miri: ${tests[*]}"
+time cargo "+$toolchain" miri test --lib "${tests[@]}"
+
+echo "== miri negative controls (each must be rejected)"
+for t in plain_copy_races_with_writer mixed_size_atomics_race; do
+    log=$(mktemp)
+    if cargo "+$toolchain" miri test --test miri_negative_control -- --ignored --exact "$t" >"$log" 2>&1; then
+        cat "$log"
+        echo "FAIL: Miri accepted the negative control $t; the Miri job cannot catch races" >&2
+        exit 1
+    fi
+    if ! grep -qE 'Data race detected|Race condition detected|mixed-size|Undefined Behavior' "$log"; then
+        cat "$log"
+        echo "FAIL: $t failed, but not with a race report from Miri" >&2
+        exit 1
+    fi
+    echo "ok: Miri rejected $t: $(grep -m1 -E 'Data race detected|Race condition detected|mixed-size|Undefined Behavior' "$log" | sed 's/^ *//' | cut -c1-150)"
+    rm -f "$log"
+done
+echo "miri: all passed"

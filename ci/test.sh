@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's test command, then the same suite with every feature and with
+# none (the no_std core plus whatever tests need no feature).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo test"
+cargo test
+echo "== cargo test --all-features"
+cargo test --all-features
