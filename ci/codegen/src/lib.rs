@@ -81,7 +81,14 @@ pub unsafe fn consume(h: Header, table: &[u8; LEN]) -> u8 {
 unsafe fn bytewise_copy<T: bytemuck::AnyBitPattern>(shared: *const T) -> T {
     let mut v = MaybeUninit::<T>::uninit();
     // SAFETY: the caller's guarantee; `v` is private and `size_of::<T>()` long.
-    unsafe { bytewise::load(shared.cast(), v.as_mut_ptr().cast(), size_of::<T>(), Ordering::Relaxed) };
+    unsafe {
+        bytewise::load(
+            shared.cast(),
+            v.as_mut_ptr().cast(),
+            size_of::<T>(),
+            Ordering::Relaxed,
+        )
+    };
     // SAFETY: `load` initialized every byte; any bit pattern is a valid `T`.
     unsafe { v.assume_init() }
 }

@@ -43,6 +43,9 @@ struct Function {
 #[derive(Debug, Default)]
 struct Module {
     defined: HashMap<String, Function>,
+    /// `@name = ... alias ..., ptr @target`: LLVM merges identical functions
+    /// into aliases of one body.
+    aliases: HashMap<String, String>,
 }
 
 /// A byte range `[start, end)` relative to the shared pointer; `None` when
@@ -101,15 +104,27 @@ fn main() -> ExitCode {
             }
         }
     }
-    if any_violation { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if any_violation {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// A human-readable report for one function.
 fn render(name: &str, report: &Report) -> String {
     let mut out = String::new();
-    let allowed: Vec<String> = report.allowed.iter().map(|(k, n)| format!("{k} x{n}")).collect();
+    let allowed: Vec<String> = report
+        .allowed
+        .iter()
+        .map(|(k, n)| format!("{k} x{n}"))
+        .collect();
     if report.violations.is_empty() {
-        let _ = writeln!(out, "ok   {name}: shared pointer only reaches: {}", allowed.join(", "));
+        let _ = writeln!(
+            out,
+            "ok   {name}: shared pointer only reaches: {}",
+            allowed.join(", ")
+        );
         return out;
     }
     let _ = writeln!(out, "FAIL {name}: {} violation(s)", report.violations.len());
@@ -117,7 +132,11 @@ fn render(name: &str, report: &Report) -> String {
         let _ = writeln!(out, "     - {v}");
     }
     if let Some((a, b)) = double_fetch(&report.fetches) {
-        let _ = writeln!(out, "     double fetch: the same shared bytes are read by\n         {}\n     and {}", a.line, b.line);
+        let _ = writeln!(
+            out,
+            "     double fetch: the same shared bytes are read by\n         {}\n     and {}",
+            a.line, b.line
+        );
     }
     out
 }
@@ -206,7 +225,10 @@ fn read_ident(s: &str, sigil_at: usize) -> Option<(String, usize)> {
         if len == 0 {
             return None;
         }
-        Some((s[sigil_at..sigil_at + 1 + len].to_string(), sigil_at + 1 + len))
+        Some((
+            s[sigil_at..sigil_at + 1 + len].to_string(),
+            sigil_at + 1 + len,
+        ))
     }
 }
 
@@ -260,10 +282,25 @@ fn parse_module(text: &str) -> Result<Module, String> {
     let mut module = Module::default();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
+        if line.starts_with('@') && line.contains(" alias ") {
+            let (name, _) = read_ident(line, 0).ok_or_else(|| format!("bad alias `{line}`"))?;
+            let at = line.rfind('@').unwrap_or(0);
+            if at > 0 {
+                let (target, _) =
+                    read_ident(line, at).ok_or_else(|| format!("bad alias `{line}`"))?;
+                module.aliases.insert(
+                    name[1..].trim_matches('"').to_string(),
+                    target[1..].trim_matches('"').to_string(),
+                );
+            }
+            continue;
+        }
         if !line.starts_with("define ") {
             continue;
         }
-        let at = line.find('@').ok_or_else(|| format!("no name in `{line}`"))?;
+        let at = line
+            .find('@')
+            .ok_or_else(|| format!("no name in `{line}`"))?;
         let (name, after) = read_ident(line, at).ok_or_else(|| format!("bad name in `{line}`"))?;
         if !line[after..].starts_with('(') {
             return Err(format!("no parameter list in `{line}`"));
@@ -297,7 +334,10 @@ fn parse_module(text: &str) -> Result<Module, String> {
                 body.push(std::mem::take(&mut pending));
             }
         }
-        module.defined.insert(name[1..].trim_matches('"').to_string(), Function { params, body });
+        module.defined.insert(
+            name[1..].trim_matches('"').to_string(),
+            Function { params, body },
+        );
     }
     Ok(module)
 }
@@ -325,7 +365,11 @@ fn parse_inst(line: &str) -> Inst<'_> {
         }
     }
     let opcode = tail.split_whitespace().next().unwrap_or("");
-    Inst { result, opcode, rest: tail[opcode.len()..].trim_start() }
+    Inst {
+        result,
+        opcode,
+        rest: tail[opcode.len()..].trim_start(),
+    }
 }
 
 /// The size in bytes of a first-class IR type, if it is a simple one.
@@ -348,24 +392,58 @@ fn type_size(ty: &str) -> Option<i64> {
 
 // ---------------------------------------------------------------- analysis
 
+/// Whether a (mangled) symbol is a function of `bytewise` whose path starts
+/// with `bytewise::` followed by `rest` (each segment spelled `<len><ident>`,
+/// e.g. `3imp`).
+fn is_bytewise_path(sym: &str, rest: &str) -> bool {
+    // Legacy mangling: `_ZN8bytewise3imp...E`. v0 mangling: the crate root is
+    // `C[s<disambiguator>_]8bytewise`, then the path segments.
+    let needle = format!("8bytewise{rest}");
+    if sym.starts_with("_ZN") {
+        return sym.starts_with(&format!("_ZN{needle}"));
+    }
+    sym.starts_with("_R")
+        && (sym.contains(&format!("_{needle}")) || sym.contains(&format!("C{needle}")))
+}
+
 /// Whether a (mangled) symbol is a function of `bytewise`.
 fn is_bytewise(sym: &str) -> bool {
-    // Legacy mangling `_ZN8bytewise...` and v0 `_R...8bytewise...` both spell
-    // each path segment as `<len><ident>`.
-    sym.contains("8bytewise")
+    is_bytewise_path(sym, "")
 }
 
 /// Whether a (mangled) symbol is in `bytewise`'s kernel module `imp`.
 fn is_bytewise_kernel(sym: &str) -> bool {
-    sym.contains("8bytewise3imp")
+    is_bytewise_path(sym, "3imp")
+}
+
+/// Follows alias chains to the function that has the body.
+fn resolve<'a>(module: &'a Module, mut name: &'a str) -> &'a str {
+    for _ in 0..16 {
+        match module.aliases.get(name) {
+            Some(target) => name = target,
+            None => break,
+        }
+    }
+    name
 }
 
 fn check_function(module: &Module, name: &str) -> Result<Report, String> {
-    let f = module.defined.get(name).ok_or("function not found in the IR file")?;
+    let name = resolve(module, name);
+    let f = module
+        .defined
+        .get(name)
+        .ok_or("function not found in the IR file")?;
     let first = f.params.first().ok_or("function has no parameters")?;
     let mut report = Report::default();
     let mut visiting = HashSet::new();
-    analyze(module, name, &[(first.clone(), Some(0))], &mut report, &mut visiting, 0);
+    analyze(
+        module,
+        name,
+        &[(first.clone(), Some(0))],
+        &mut report,
+        &mut visiting,
+        0,
+    );
     Ok(report)
 }
 
@@ -384,7 +462,11 @@ fn analyze(
         return;
     }
     let f = &module.defined[fname];
-    let ctx = if depth == 0 { String::new() } else { format!(" (in {fname})") };
+    let ctx = if depth == 0 {
+        String::new()
+    } else {
+        format!(" (in {fname})")
+    };
     let mut taint: HashMap<String, Option<i64>> = seeds.iter().cloned().collect();
     let defs: HashMap<String, &str> = f
         .body
@@ -402,7 +484,10 @@ fn analyze(
             if taint.contains_key(res) {
                 continue;
             }
-            let used: Vec<String> = values(inst.rest).into_iter().filter(|v| taint.contains_key(v)).collect();
+            let used: Vec<String> = values(inst.rest)
+                .into_iter()
+                .filter(|v| taint.contains_key(v))
+                .collect();
             if used.is_empty() {
                 continue;
             }
@@ -420,24 +505,31 @@ fn analyze(
                         _ => None,
                     };
                     // A tainted index (not base) still derives from the pointer.
-                    taint.insert(res.clone(), if base.is_some_and(|b| taint.contains_key(&b)) { off } else { None });
+                    taint.insert(
+                        res.clone(),
+                        if base.is_some_and(|b| taint.contains_key(&b)) {
+                            off
+                        } else {
+                            None
+                        },
+                    );
                 }
                 "bitcast" | "addrspacecast" | "freeze" => {
                     taint.insert(res.clone(), taint[&used[0]]);
                 }
-                "phi" | "select" | "ptrtoint" | "inttoptr" | "add" | "sub" | "and" | "or" | "xor" | "shl"
-                | "lshr" | "ashr" | "mul" | "trunc" | "zext" | "sext" | "extractvalue" | "insertvalue"
-                | "extractelement" | "insertelement" | "shufflevector" => {
+                "phi" | "select" | "ptrtoint" | "inttoptr" | "add" | "sub" | "and" | "or"
+                | "xor" | "shl" | "lshr" | "ashr" | "mul" | "trunc" | "zext" | "sext"
+                | "extractvalue" | "insertvalue" | "extractelement" | "insertelement"
+                | "shufflevector" => {
                     taint.insert(res.clone(), None);
                 }
-                "call" | "invoke" => {
-                    // `llvm.ptrmask` and friends return the pointer itself.
-                    if inst.rest.contains("@llvm.ptrmask") || inst.rest.contains("@llvm.launder.invariant.group")
-                    {
-                        taint.insert(res.clone(), None);
-                    }
-                    // Calls into followed `bytewise` functions are handled
-                    // when judged below.
+                // `llvm.ptrmask` and friends return the pointer itself. Calls
+                // into followed `bytewise` functions are judged below.
+                "call" | "invoke"
+                    if inst.rest.contains("@llvm.ptrmask")
+                        || inst.rest.contains("@llvm.launder.invariant.group") =>
+                {
+                    taint.insert(res.clone(), None);
                 }
                 _ => {}
             }
@@ -449,7 +541,10 @@ fn analyze(
 
     for line in &f.body {
         let inst = parse_inst(line);
-        let used: Vec<String> = values(inst.rest).into_iter().filter(|v| taint.contains_key(v)).collect();
+        let used: Vec<String> = values(inst.rest)
+            .into_iter()
+            .filter(|v| taint.contains_key(v))
+            .collect();
         if used.is_empty() {
             continue;
         }
@@ -466,8 +561,13 @@ fn analyze(
                         let ty = head.trim_start_matches("volatile").trim();
                         let off = taint[ptr.as_ref().unwrap()];
                         let range = off.zip(type_size(ty)).map(|(o, s)| (o, o + s));
-                        report.violations.push(format!("plain load from the shared pointer: {loc}"));
-                        report.fetches.push(Fetch { range, line: loc.clone() });
+                        report
+                            .violations
+                            .push(format!("plain load from the shared pointer: {loc}"));
+                        report.fetches.push(Fetch {
+                            range,
+                            line: loc.clone(),
+                        });
                     }
                 }
             }
@@ -476,44 +576,62 @@ fn analyze(
                 let val = fields.first().and_then(|v| values(v).pop());
                 let ptr = fields.get(1).and_then(|p| values(p).into_iter().next());
                 if val.is_some_and(|v| taint.contains_key(&v)) {
-                    report.violations.push(format!("the shared pointer is stored to memory (untracked): {loc}"));
+                    report.violations.push(format!(
+                        "the shared pointer is stored to memory (untracked): {loc}"
+                    ));
                 }
                 if ptr.is_some_and(|p| taint.contains_key(&p)) {
                     if fields[0].starts_with("atomic") {
                         *report.allowed.entry("atomic store".into()).or_default() += 1;
                     } else {
-                        report.violations.push(format!("plain store to the shared pointer: {loc}"));
+                        report
+                            .violations
+                            .push(format!("plain store to the shared pointer: {loc}"));
                     }
                 }
             }
             "atomicrmw" | "cmpxchg" => {
                 let fields = split_top(inst.rest);
                 let ptr_is_tainted = values(fields[0]).iter().any(|v| taint.contains_key(v));
-                let other_tainted = fields[1..].iter().any(|f| values(f).iter().any(|v| taint.contains_key(v)));
+                let other_tainted = fields[1..]
+                    .iter()
+                    .any(|f| values(f).iter().any(|v| taint.contains_key(v)));
                 if other_tainted {
-                    report.violations.push(format!("the shared pointer is stored to memory (untracked): {loc}"));
+                    report.violations.push(format!(
+                        "the shared pointer is stored to memory (untracked): {loc}"
+                    ));
                 } else if ptr_is_tainted {
-                    *report.allowed.entry(format!("atomic {}", inst.opcode)).or_default() += 1;
+                    *report
+                        .allowed
+                        .entry(format!("atomic {}", inst.opcode))
+                        .or_default() += 1;
                 }
             }
-            "call" | "invoke" => judge_call(module, &inst, &taint, &defs, &loc, report, visiting, depth),
+            "call" | "invoke" => {
+                judge_call(module, &inst, &taint, &defs, &loc, report, visiting, depth)
+            }
             "ret" => {
                 if depth == 0 {
-                    report.violations.push(format!("the shared pointer is returned: {loc}"));
+                    report
+                        .violations
+                        .push(format!("the shared pointer is returned: {loc}"));
                 } else {
                     report.returns_shared = true;
                 }
             }
-            "getelementptr" | "bitcast" | "addrspacecast" | "freeze" | "phi" | "select" | "ptrtoint" | "inttoptr"
-            | "add" | "sub" | "and" | "or" | "xor" | "shl" | "lshr" | "ashr" | "mul" | "trunc" | "zext" | "sext"
-            | "extractvalue" | "insertvalue" | "extractelement" | "insertelement" | "shufflevector" => {
+            "getelementptr" | "bitcast" | "addrspacecast" | "freeze" | "phi" | "select"
+            | "ptrtoint" | "inttoptr" | "add" | "sub" | "and" | "or" | "xor" | "shl" | "lshr"
+            | "ashr" | "mul" | "trunc" | "zext" | "sext" | "extractvalue" | "insertvalue"
+            | "extractelement" | "insertelement" | "shufflevector" => {
                 // Derivations: the result is tracked (fixpoint above).
             }
             "icmp" => {
                 // Comparing addresses reads no memory.
             }
             other => {
-                report.violations.push(format!("unhandled use of the shared pointer by `{other}`: {loc}"));
+                report.violations.push(format!(
+                    "unhandled use of the shared pointer by `{other}`: {loc}"
+                ));
             }
         }
     }
@@ -547,22 +665,26 @@ fn judge_call(
         match c {
             '"' => in_str = !in_str,
             '@' | '%' if !in_str => {
-                if let Some((tok, next)) = read_ident(rest, i) {
-                    if rest[next..].starts_with('(') {
-                        callee = Some((tok, next));
-                        break;
-                    }
+                if let Some((tok, next)) = read_ident(rest, i)
+                    && rest[next..].starts_with('(')
+                {
+                    callee = Some((tok, next));
+                    break;
                 }
             }
             _ => {}
         }
     }
     let Some((callee, open)) = callee else {
-        report.violations.push(format!("cannot parse the call: {loc}"));
+        report
+            .violations
+            .push(format!("cannot parse the call: {loc}"));
         return;
     };
     let Some(close) = matching_paren(rest, open) else {
-        report.violations.push(format!("cannot parse the call: {loc}"));
+        report
+            .violations
+            .push(format!("cannot parse the call: {loc}"));
         return;
     };
     let args = split_top(&rest[open + 1..close]);
@@ -570,32 +692,53 @@ fn judge_call(
         .iter()
         .enumerate()
         .filter_map(|(i, a)| {
-            values(a).into_iter().find(|v| taint.contains_key(v)).map(|v| (i, taint[&v], *a))
+            values(a)
+                .into_iter()
+                .find(|v| taint.contains_key(v))
+                .map(|v| (i, taint[&v], *a))
         })
         .collect();
     if taint.contains_key(&callee) {
-        report.violations.push(format!("a call through the shared pointer: {loc}"));
+        report
+            .violations
+            .push(format!("a call through the shared pointer: {loc}"));
         return;
     }
-    let name = callee[1..].trim_matches('"');
-    let bundles_tainted = values(&rest[close + 1..]).iter().any(|v| taint.contains_key(v));
+    let name = resolve(module, callee[1..].trim_matches('"'));
+    let bundles_tainted = values(&rest[close + 1..])
+        .iter()
+        .any(|v| taint.contains_key(v));
     if callee.starts_with('@') && name.starts_with("llvm.") {
         let intrinsic = name;
         if intrinsic.starts_with("llvm.memcpy") || intrinsic.starts_with("llvm.memmove") {
             for (i, off, _) in &tainted_args {
                 match i {
-                    0 => report.violations.push(format!("plain {intrinsic} into the shared pointer: {loc}")),
+                    0 => report
+                        .violations
+                        .push(format!("plain {intrinsic} into the shared pointer: {loc}")),
                     1 => {
-                        let len = args.get(2).and_then(|l| l.strip_prefix("i64 ")).and_then(|l| l.trim().parse().ok());
+                        let len = args
+                            .get(2)
+                            .and_then(|l| l.strip_prefix("i64 "))
+                            .and_then(|l| l.trim().parse().ok());
                         let range = off.zip(len).map(|(o, n): (i64, i64)| (o, o + n));
-                        report.violations.push(format!("the shared pointer is the source of {intrinsic}: {loc}"));
-                        report.fetches.push(Fetch { range, line: loc.to_string() });
+                        report.violations.push(format!(
+                            "the shared pointer is the source of {intrinsic}: {loc}"
+                        ));
+                        report.fetches.push(Fetch {
+                            range,
+                            line: loc.to_string(),
+                        });
                     }
-                    _ => report.violations.push(format!("unexpected operand of {intrinsic}: {loc}")),
+                    _ => report
+                        .violations
+                        .push(format!("unexpected operand of {intrinsic}: {loc}")),
                 }
             }
         } else if intrinsic.starts_with("llvm.memset") {
-            report.violations.push(format!("plain {intrinsic} on the shared pointer: {loc}"));
+            report
+                .violations
+                .push(format!("plain {intrinsic} on the shared pointer: {loc}"));
         } else if intrinsic.starts_with("llvm.lifetime.")
             || intrinsic.starts_with("llvm.dbg.")
             || intrinsic == "llvm.assume"
@@ -605,23 +748,35 @@ fn judge_call(
         {
             // No access to the pointee (or a pure derivation, tracked above).
         } else {
-            report.violations.push(format!("the shared pointer reaches intrinsic {intrinsic}: {loc}"));
+            report.violations.push(format!(
+                "the shared pointer reaches intrinsic {intrinsic}: {loc}"
+            ));
         }
         return;
     }
     if bundles_tainted {
-        report.violations.push(format!("the shared pointer is in an operand bundle: {loc}"));
+        report
+            .violations
+            .push(format!("the shared pointer is in an operand bundle: {loc}"));
     }
     if callee.starts_with('%') {
         // An indirect call: allowed only through a `bytewise` dispatch slot
         // (a function pointer loaded from, or selected among, `bytewise`
         // symbols), which is as opaque to the optimizer as asm.
         let def = defs.get(callee.as_str()).copied().unwrap_or("");
-        if def.contains('@') && def.split('@').skip(1).all(|s| is_bytewise(s)) {
-            *report.allowed.entry("indirect call through a bytewise dispatch slot".into()).or_default() += 1;
+        if def.contains('@') && def.split('@').skip(1).all(is_bytewise) {
+            *report
+                .allowed
+                .entry("indirect call through a bytewise dispatch slot".into())
+                .or_default() += 1;
         } else {
-            report.violations.push(format!("the shared pointer is passed to an indirect call: {loc}"));
-            report.fetches.push(Fetch { range: None, line: loc.to_string() });
+            report.violations.push(format!(
+                "the shared pointer is passed to an indirect call: {loc}"
+            ));
+            report.fetches.push(Fetch {
+                range: None,
+                line: loc.to_string(),
+            });
         }
         return;
     }
@@ -639,33 +794,54 @@ fn judge_call(
                 *report.allowed.entry(k).or_default() += n;
             }
             if sub.returns_shared {
-                report.violations.push(format!("a bytewise function returns the shared pointer (untracked): {loc}"));
+                report.violations.push(format!(
+                    "a bytewise function returns the shared pointer (untracked): {loc}"
+                ));
             }
             return;
         }
         if is_bytewise_kernel(name) {
-            *report.allowed.entry(format!("kernel {}", demangle_short(name))).or_default() += 1;
+            *report
+                .allowed
+                .entry(format!("kernel {}", demangle_short(name)))
+                .or_default() += 1;
             return;
         }
     }
-    report.violations.push(format!("the shared pointer is passed to {}: {loc}", demangle_short(name)));
-    report.fetches.push(Fetch { range: None, line: loc.to_string() });
+    report.violations.push(format!(
+        "the shared pointer is passed to {}: {loc}",
+        demangle_short(name)
+    ));
+    report.fetches.push(Fetch {
+        range: None,
+        line: loc.to_string(),
+    });
 }
 
 /// `_ZN8bytewise3imp7aarch644load17h0123E` -> `bytewise::imp::aarch64::load`
 /// (legacy mangling; other names are returned unchanged).
 fn demangle_short(sym: &str) -> String {
-    let Some(mut s) = sym.strip_prefix("_ZN") else { return sym.to_string() };
+    let Some(mut s) = sym.strip_prefix("_ZN") else {
+        return sym.to_string();
+    };
     let mut parts = Vec::new();
     while let Some(digits) = s.find(|c: char| !c.is_ascii_digit()).filter(|&d| d > 0) {
-        let Ok(n) = s[..digits].parse::<usize>() else { break };
-        let Some(part) = s.get(digits..digits + n) else { break };
+        let Ok(n) = s[..digits].parse::<usize>() else {
+            break;
+        };
+        let Some(part) = s.get(digits..digits + n) else {
+            break;
+        };
         if !(part.len() == 17 && part.starts_with('h')) {
             parts.push(part);
         }
         s = &s[digits + n..];
     }
-    if parts.is_empty() { sym.to_string() } else { parts.join("::") }
+    if parts.is_empty() {
+        sym.to_string()
+    } else {
+        parts.join("::")
+    }
 }
 
 // ---------------------------------------------------------------- tests
@@ -721,7 +897,10 @@ mod tests {
         let ir = "define void @f(ptr %s) {\nstart:\n; call consume\n  %0 = tail call noundef i8 @_ZN16bytewise_codegen7consume17h356971a4480816fbE(ptr noalias noundef nonnull readonly align 8 %s, i64 3) #9\n  ret void\n}\n";
         let r = check(ir, "f");
         assert_eq!(r.violations.len(), 1, "{r:?}");
-        assert!(r.violations[0].contains("bytewise_codegen::consume"), "{r:?}");
+        assert!(
+            r.violations[0].contains("bytewise_codegen::consume"),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -740,7 +919,10 @@ mod tests {
         let bad = ok.replace("(ptr %d, ptr %s)", "(ptr %s, ptr %d)");
         let r = check(&bad, "f");
         assert_eq!(r.violations.len(), 1, "{r:?}");
-        assert!(r.violations[0].contains("(in _ZN8bytewise3raw4load"), "{r:?}");
+        assert!(
+            r.violations[0].contains("(in _ZN8bytewise3raw4load"),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -763,13 +945,44 @@ mod tests {
     }
 
     #[test]
+    fn aliases_are_followed() {
+        let ir = "@g = unnamed_addr alias i32 (ptr), ptr @f\ndefine i32 @f(ptr %s) {\nstart:\n  %v = load i32, ptr %s, align 4\n  ret i32 %v\n}\n";
+        assert_eq!(check(ir, "g").violations.len(), 1);
+    }
+
+    #[test]
     fn missing_function_is_an_error() {
         assert!(check_function(&parse_module("").unwrap(), "nope").is_err());
     }
 
     #[test]
+    fn recognizes_bytewise_symbols_only() {
+        assert!(is_bytewise_kernel(
+            "_ZN8bytewise3imp7aarch644load17h0123456789abcdefE"
+        ));
+        assert!(is_bytewise_kernel(
+            "_RNvNtNtCs1234_8bytewise3imp7aarch644load"
+        ));
+        assert!(is_bytewise("_ZN8bytewise3raw4load17h0123456789abcdefE"));
+        assert!(!is_bytewise_kernel(
+            "_ZN8bytewise3raw4load17h0123456789abcdefE"
+        ));
+        // A crate whose name merely ends in a digit and `bytewise...`.
+        assert!(!is_bytewise(
+            "_ZN18bytewise_something3imp4load17h0123456789abcdefE"
+        ));
+        assert!(!is_bytewise(
+            "_ZN16bytewise_codegen7consume17h0123456789abcdefE"
+        ));
+        assert!(!is_bytewise("memcpy"));
+    }
+
+    #[test]
     fn demangles_legacy_names() {
-        assert_eq!(demangle_short("_ZN8bytewise3imp7aarch644load17h0123456789abcdefE"), "bytewise::imp::aarch64::load");
+        assert_eq!(
+            demangle_short("_ZN8bytewise3imp7aarch644load17h0123456789abcdefE"),
+            "bytewise::imp::aarch64::load"
+        );
         assert_eq!(demangle_short("memcpy"), "memcpy");
     }
 }
