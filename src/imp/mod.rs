@@ -51,9 +51,27 @@ pub(crate) mod x86_64;
 ))]
 pub(crate) use self::x86_64 as selected;
 
+#[cfg(all(
+    target_arch = "aarch64",
+    not(miri),
+    not(bytewise_sanitize),
+    not(bytewise_force_portable)
+))]
+pub(crate) mod aarch64;
+
+#[cfg(all(
+    target_arch = "aarch64",
+    not(miri),
+    not(bytewise_sanitize),
+    not(bytewise_force_portable)
+))]
+pub(crate) use self::aarch64 as selected;
+
 #[cfg(not(all(
-    target_arch = "x86_64",
-    target_feature = "sse2",
+    any(
+        all(target_arch = "x86_64", target_feature = "sse2"),
+        target_arch = "aarch64"
+    ),
     not(miri),
     not(bytewise_sanitize),
     not(bytewise_force_portable)
@@ -96,6 +114,13 @@ pub(crate) fn kernels() -> alloc_free::KernelList {
     #[cfg(all(
         target_arch = "x86_64",
         target_feature = "sse2",
+        not(miri),
+        not(bytewise_sanitize),
+        not(bytewise_force_portable)
+    ))]
+    selected::supported_kernels(&mut list);
+    #[cfg(all(
+        target_arch = "aarch64",
         not(miri),
         not(bytewise_sanitize),
         not(bytewise_force_portable)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the whole test suite for aarch64-unknown-linux-gnu under qemu-aarch64.
+#
+# Usage (from the repository root): ci/cross.sh [extra `cargo test` args]
+#
+# On a fresh Debian/Ubuntu machine it installs what it needs itself: the Rust
+# target, the aarch64 cross gcc (used as the linker) and qemu-user. Every step
+# is idempotent and skipped when already done. The linker and runner are
+# passed through environment variables for this target only, so native builds
+# and .cargo/config are untouched.
+set -euo pipefail
+
+target=aarch64-unknown-linux-gnu
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed | grep -qx "$target"; then
+    echo "cross: installing the Rust target $target"
+    rustup target add "$target" >/dev/null
+fi
+
+need=()
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+if ! command -v qemu-aarch64 >/dev/null && ! command -v qemu-aarch64-static >/dev/null; then
+    need+=(qemu-user)
+fi
+if ((${#need[@]})); then
+    echo "cross: installing ${need[*]}"
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${need[@]}" >/dev/null
+fi
+
+qemu=$(command -v qemu-aarch64 || command -v qemu-aarch64-static)
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$qemu -L /usr/aarch64-linux-gnu"
+
+echo "cross: cargo test --target $target (runner: $qemu)"
+start=$SECONDS
+cargo test --target "$target" "$@"
+echo "cross: passed in $((SECONDS - start)) s"
