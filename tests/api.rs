@@ -48,7 +48,10 @@ fn primitives_and_checked_accessors_do_not_allocate() {
     let mut private = vec![0u8; size];
     let view = AtomicBytes::from_mut(&mut shared);
     let n = allocations_in(|| {
-        for len in [0, 1, 7, 64, 4096, 1 << 16].into_iter().filter(|&l| l <= size) {
+        for len in [0, 1, 7, 64, 4096, 1 << 16]
+            .into_iter()
+            .filter(|&l| l <= size)
+        {
             // SAFETY: both buffers are valid for `len` bytes and disjoint.
             unsafe {
                 bytewise::load(view.as_ptr(), private.as_mut_ptr(), len, Ordering::Acquire);

@@ -17,10 +17,15 @@ fn offset(size: usize) -> impl Strategy<Value = usize> {
 }
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
+    let mut c = ProptestConfig {
         cases: if cfg!(miri) { 8 } else { 512 },
         ..ProptestConfig::default()
+    };
+    if cfg!(miri) {
+        // Miri's isolation has no file system: no regression files.
+        c.failure_persistence = None;
     }
+    c
 }
 
 /// What the model says a range access must return.
