@@ -35,12 +35,12 @@ for t in plain_copy_races_with_writer mixed_size_atomics_race; do
         echo "FAIL: Miri accepted the negative control $t; the Miri job cannot catch races" >&2
         exit 1
     fi
-    if ! grep -qE 'Data race detected|Race condition detected|mixed-size|Undefined Behavior' "$log"; then
+    if ! grep -qE 'Data race detected|Race condition detected' "$log"; then
         cat "$log"
         echo "FAIL: $t failed, but not with a race report from Miri" >&2
         exit 1
     fi
-    echo "ok: Miri rejected $t: $(grep -m1 -E 'Data race detected|Race condition detected|mixed-size|Undefined Behavior' "$log" | sed 's/^ *//' | cut -c1-150)"
+    echo "ok: Miri rejected $t: $(grep -m1 -E 'Data race detected|Race condition detected' "$log" | sed 's/^ *//' | cut -c1-150)"
     rm -f "$log"
 done
 echo "miri: all passed"

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 #[ignore = "undefined behaviour on purpose; run by ci/miri.sh, which requires Miri to reject it"]
 fn plain_copy_races_with_writer() {
     let shared: Vec<AtomicU8> = (0..16).map(|_| AtomicU8::new(0)).collect();
-    let addr = shared.as_ptr() as usize;
     std::thread::scope(|s| {
         s.spawn(|| {
             for i in 0..4 {
@@ -25,7 +24,9 @@ fn plain_copy_races_with_writer() {
             let mut local = [0u8; 16];
             // SAFETY: none: this read races with the writer. That is the
             // point: Miri must report it.
-            unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, local.as_mut_ptr(), 16) };
+            unsafe {
+                std::ptr::copy_nonoverlapping(shared.as_ptr().cast::<u8>(), local.as_mut_ptr(), 16)
+            };
             std::hint::black_box(local);
         });
     });
