@@ -1,0 +1,363 @@
+//! `Page`: every method, every bounds case with a guard check that nothing
+//! was copied on error, and concurrent readers and writers on one page.
+//!
+//! Runs under Miri too (the page is an ordinary heap allocation); the
+//! concurrent test shrinks its counts there, and Miri's leak checker is what
+//! would catch a `Drop` that forgot to free.
+#![cfg(feature = "std")]
+
+mod common;
+
+use core::sync::atomic::{AtomicBool, Ordering as StdOrdering};
+use std::io::Read;
+
+use bytewise::{AllocError, Error, Ordering, PAGE_SIZE, Page};
+use common::{iters, pattern};
+
+const GUARD: u8 = 0xA5;
+
+/// A page whose byte `i` is `pattern(seed, i)`.
+fn patterned(seed: usize) -> Page {
+    let page = Page::alloc().unwrap();
+    let bytes: Vec<u8> = (0..PAGE_SIZE).map(|i| pattern(seed, i)).collect();
+    page.as_bytes().store(&bytes, Ordering::Relaxed);
+    page
+}
+
+fn snapshot(page: &Page) -> Vec<u8> {
+    page.as_bytes().to_vec(Ordering::Relaxed)
+}
+
+/// Every out-of-range `(offset, len)` the kernel answers with `EINVAL`,
+/// overflow included.
+const BAD: &[(usize, usize)] = &[
+    (PAGE_SIZE, 1),
+    (0, PAGE_SIZE + 1),
+    (1, PAGE_SIZE),
+    (PAGE_SIZE - 1, 2),
+    (PAGE_SIZE + 1, 0),
+    (usize::MAX, 0),
+    (usize::MAX, 1),
+    (usize::MAX, usize::MAX),
+    (1, usize::MAX),
+    (2048, usize::MAX - 2047), // offset + len wraps to exactly 0
+    (usize::MAX / 2 + 1, usize::MAX / 2 + 1),
+];
+
+/// In-range edge cases.
+const GOOD: &[(usize, usize)] = &[
+    (0, 0),
+    (PAGE_SIZE, 0),
+    (0, PAGE_SIZE),
+    (PAGE_SIZE - 1, 1),
+    (17, 300),
+    (4000, 96),
+];
+
+fn oob(offset: usize, len: usize) -> Error {
+    Error::OutOfBounds {
+        offset,
+        len,
+        size: PAGE_SIZE,
+    }
+}
+
+#[test]
+fn alloc_is_zeroed_aligned_and_send_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Page>();
+    let page = Page::alloc().unwrap();
+    assert_eq!(page.as_ptr().addr() % PAGE_SIZE, 0);
+    assert_eq!(page.as_ptr(), page.as_bytes().as_ptr());
+    assert_eq!(page.as_bytes().len(), PAGE_SIZE);
+    assert!(snapshot(&page).iter().all(|&b| b == 0));
+    let debug = format!("{page:?}");
+    assert!(
+        debug.starts_with("Page {") && debug.contains("4096"),
+        "{debug}"
+    );
+}
+
+#[test]
+fn pages_are_distinct_and_dropping_frees() {
+    // Under Miri, a missing `dealloc` in `Drop` fails this test as a leak.
+    let pages: Vec<Page> = (0..iters(64, 4)).map(|_| Page::alloc().unwrap()).collect();
+    for (i, p) in pages.iter().enumerate() {
+        p.as_bytes().fill(i as u8, Ordering::Relaxed);
+    }
+    for (i, p) in pages.iter().enumerate() {
+        assert!(snapshot(p).iter().all(|&b| b == i as u8));
+    }
+    drop(pages);
+}
+
+#[test]
+fn alloc_error_is_a_std_error() {
+    fn assert_error<E: core::error::Error + Send + Sync + 'static>(_: &E) {}
+    assert_error(&AllocError);
+    assert_eq!(format!("{AllocError:?}"), "AllocError");
+    assert_eq!(
+        std::io::Error::from(AllocError).kind(),
+        std::io::ErrorKind::OutOfMemory
+    );
+}
+
+#[test]
+fn read_raw_copies_in_range() {
+    let page = patterned(1);
+    for &(offset, len) in GOOD {
+        let mut out = vec![GUARD; len + 2];
+        // SAFETY: `out` has `len + 2` bytes; nothing writes the page.
+        unsafe { page.read_raw(out.as_mut_ptr().wrapping_add(1), offset, len) }.unwrap();
+        assert_eq!(out[0], GUARD);
+        assert_eq!(out[len + 1], GUARD);
+        for i in 0..len {
+            assert_eq!(
+                out[1 + i],
+                pattern(1, offset + i),
+                "read_raw({offset}, {len}) byte {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn write_raw_copies_in_range() {
+    for &(offset, len) in GOOD {
+        let page = patterned(2);
+        let src: Vec<u8> = (0..len).map(|i| !pattern(3, i)).collect();
+        // SAFETY: `src` has `len` initialized bytes; nothing else uses the page.
+        unsafe { page.write_raw(src.as_ptr(), offset, len) }.unwrap();
+        let after = snapshot(&page);
+        for (i, &b) in after.iter().enumerate() {
+            let want = if (offset..offset + len).contains(&i) {
+                src[i - offset]
+            } else {
+                pattern(2, i)
+            };
+            assert_eq!(b, want, "write_raw({offset}, {len}) page byte {i}");
+        }
+    }
+}
+
+#[test]
+fn bytewise_atomic_methods_copy_in_range() {
+    for &(offset, len) in GOOD {
+        let page = patterned(4);
+        let mut out = vec![GUARD; len];
+        // SAFETY: `out` is a private Vec of `len` bytes, not in the page.
+        unsafe { page.read_bytewise_atomic(out.as_mut_ptr(), offset, len) }.unwrap();
+        assert!(
+            out.iter()
+                .enumerate()
+                .all(|(i, &b)| b == pattern(4, offset + i))
+        );
+
+        let mut src: Vec<u8> = (0..len).map(|i| pattern(5, i)).collect();
+        // SAFETY: `src` is a private, writable Vec of `len` bytes.
+        unsafe { page.write_bytewise_atomic(src.as_mut_ptr(), offset, len) }.unwrap();
+        let after = snapshot(&page);
+        for (i, &b) in after.iter().enumerate() {
+            let want = if (offset..offset + len).contains(&i) {
+                pattern(5, i - offset)
+            } else {
+                pattern(4, i)
+            };
+            assert_eq!(
+                b, want,
+                "write_bytewise_atomic({offset}, {len}) page byte {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fill_zero_zeroes_exactly_the_range() {
+    for &(offset, len) in GOOD {
+        let page = patterned(6);
+        page.fill_zero(offset, len).unwrap();
+        for (i, b) in snapshot(&page).into_iter().enumerate() {
+            let want = if (offset..offset + len).contains(&i) {
+                0
+            } else {
+                pattern(6, i)
+            };
+            assert_eq!(b, want, "fill_zero({offset}, {len}) byte {i}");
+        }
+    }
+}
+
+#[test]
+fn copy_from_reader_copies_in_range() {
+    let data: Vec<u8> = (0..PAGE_SIZE + 10).map(|i| pattern(7, i)).collect();
+    for &(offset, len) in GOOD {
+        let page = Page::alloc().unwrap();
+        let mut reader = &data[..];
+        page.copy_from_reader(&mut reader, offset, len).unwrap();
+        assert_eq!(reader.len(), data.len() - len, "consumed exactly len bytes");
+        for (i, b) in snapshot(&page).into_iter().enumerate() {
+            let want = if (offset..offset + len).contains(&i) {
+                data[i - offset]
+            } else {
+                0
+            };
+            assert_eq!(b, want, "copy_from_reader({offset}, {len}) byte {i}");
+        }
+    }
+}
+
+#[test]
+fn copy_from_a_short_or_failing_reader_writes_nothing() {
+    let page = patterned(8);
+    let before = snapshot(&page);
+    let err = page
+        .copy_from_reader(&mut &[1u8; 10][..], 0, 11)
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+
+    struct Failing;
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("broken"))
+        }
+    }
+    let err = page.copy_from_reader(&mut Failing, 5, 1).unwrap_err();
+    assert_eq!(err.to_string(), "broken");
+    assert_eq!(snapshot(&page), before);
+
+    // Negative control: a successful copy does change the page, so the
+    // comparison above can fail.
+    page.copy_from_reader(&mut &[0u8; 1][..], 0, 1).unwrap();
+    assert_ne!(snapshot(&page), before);
+}
+
+#[test]
+fn out_of_bounds_is_an_error_and_copies_nothing() {
+    // Big buffers, so even a wrong copy of `PAGE_SIZE + 1` bytes would stay
+    // inside them and be caught by the guard comparison instead of crashing.
+    let big = 2 * PAGE_SIZE + 2;
+    for &(offset, len) in BAD {
+        let page = patterned(9);
+        let before = snapshot(&page);
+
+        let mut dst = vec![GUARD; big];
+        // SAFETY: out of range, so nothing is accessed; `dst` is valid anyway.
+        let r = unsafe { page.read_raw(dst.as_mut_ptr(), offset, len) };
+        assert_eq!(r, Err(oob(offset, len)));
+        // SAFETY: as above.
+        let r = unsafe { page.read_bytewise_atomic(dst.as_mut_ptr(), offset, len) };
+        assert_eq!(r, Err(oob(offset, len)));
+        assert!(
+            dst.iter().all(|&b| b == GUARD),
+            "read({offset}, {len}) wrote to dst"
+        );
+
+        let mut src = vec![0x5A; big];
+        // SAFETY: out of range, so nothing is accessed; `src` is valid anyway.
+        let r = unsafe { page.write_raw(src.as_ptr(), offset, len) };
+        assert_eq!(r, Err(oob(offset, len)));
+        // SAFETY: as above.
+        let r = unsafe { page.write_bytewise_atomic(src.as_mut_ptr(), offset, len) };
+        assert_eq!(r, Err(oob(offset, len)));
+        assert_eq!(page.fill_zero(offset, len), Err(oob(offset, len)));
+
+        let mut reader = &src[..];
+        let err = page.copy_from_reader(&mut reader, offset, len).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert_eq!(
+            err.get_ref().and_then(|e| e.downcast_ref::<Error>()),
+            Some(&oob(offset, len))
+        );
+        assert_eq!(
+            reader.len(),
+            big,
+            "copy_from_reader({offset}, {len}) consumed the reader"
+        );
+
+        assert_eq!(
+            snapshot(&page),
+            before,
+            "({offset}, {len}) changed the page"
+        );
+    }
+}
+
+#[test]
+fn guard_check_sees_a_write() {
+    // Negative control for the guard check above: an in-range call with the
+    // same buffers does change them.
+    let page = patterned(10);
+    let mut dst = vec![GUARD; 8];
+    // SAFETY: `dst` has 8 bytes; nothing writes the page.
+    unsafe { page.read_raw(dst.as_mut_ptr(), PAGE_SIZE - 8, 8) }.unwrap();
+    assert!(dst.iter().any(|&b| b != GUARD));
+    let before = snapshot(&page);
+    page.fill_zero(PAGE_SIZE - 1, 1).unwrap();
+    assert_ne!(snapshot(&page), before);
+}
+
+#[test]
+fn concurrent_readers_and_writers_on_one_page() {
+    // Two writers store whole-range patterns A and B (and zeroes) through
+    // every atomic entry point; two readers copy out and check that each byte
+    // is one of the values a writer ever stored there. Miri checks the
+    // absence of data races.
+    let len = iters(PAGE_SIZE, 64);
+    let rounds = iters(2000, 6);
+    let page = Page::alloc().unwrap();
+    let stop = AtomicBool::new(false);
+    let a: Vec<u8> = (0..len).map(|i| pattern(11, i)).collect();
+    let b: Vec<u8> = (0..len).map(|i| pattern(12, i)).collect();
+
+    std::thread::scope(|s| {
+        let writers: Vec<_> = [&a, &b]
+            .into_iter()
+            .enumerate()
+            .map(|(w, src)| {
+                let page = &page;
+                s.spawn(move || {
+                    let mut private = src.clone();
+                    for r in 0..rounds {
+                        match (r + w) % 3 {
+                            0 => {
+                                // SAFETY: `private` is a private, writable Vec
+                                // of `len` bytes, not in the page.
+                                unsafe { page.write_bytewise_atomic(private.as_mut_ptr(), 0, len) }
+                                    .unwrap()
+                            }
+                            1 => page.as_bytes().write_at(0, &private).unwrap(),
+                            _ => page.fill_zero(0, len).unwrap(),
+                        }
+                    }
+                })
+            })
+            .collect();
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = vec![0u8; len];
+                    let mut checked = 0usize;
+                    while !stop.load(StdOrdering::Relaxed) || checked == 0 {
+                        // SAFETY: `out` is private, writable and not in the page.
+                        unsafe { page.read_bytewise_atomic(out.as_mut_ptr(), 0, len) }.unwrap();
+                        for (i, &x) in out.iter().enumerate() {
+                            assert!(
+                                x == 0 || x == a[i] || x == b[i],
+                                "byte {i} = {x:#x}: never stored"
+                            );
+                        }
+                        checked += 1;
+                    }
+                    checked
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        stop.store(true, StdOrdering::Relaxed);
+        for r in readers {
+            assert!(r.join().unwrap() > 0);
+        }
+    });
+}
