@@ -270,8 +270,9 @@ impl fmt::Debug for Reader<'_> {
 /// assert_eq!(w.write(b"x")?, 0);
 /// w.seek(SeekFrom::Start(1))?;
 /// w.write_all(b"Z")?;
+/// // Fills what is left ("to"), then fails, as `write_all` on std's Cursor does.
 /// assert_eq!(w.write_all(b"too long").unwrap_err().kind(), ErrorKind::WriteZero);
-/// assert_eq!(shared.to_vec(bytewise::Ordering::Relaxed), b"aZcd");
+/// assert_eq!(shared.to_vec(bytewise::Ordering::Relaxed), b"aZto");
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Writer<'a> {

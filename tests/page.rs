@@ -10,22 +10,45 @@ mod common;
 
 use core::sync::atomic::{AtomicBool, Ordering as StdOrdering};
 use std::io::Read;
+use std::sync::OnceLock;
 
 use bytewise::{AllocError, Error, Ordering, PAGE_SIZE, Page};
 use common::{iters, pattern};
 
 const GUARD: u8 = 0xA5;
 
-/// A page whose byte `i` is `pattern(seed, i)`.
+/// `PAGE_SIZE` pattern bytes for `seed` (different seeds give different
+/// bytes at most positions). Built from one cached pattern with slice
+/// operations, which Miri runs quickly.
+fn pat(seed: usize) -> Vec<u8> {
+    static BASE: OnceLock<Vec<u8>> = OnceLock::new();
+    let base = BASE.get_or_init(|| (0..2 * PAGE_SIZE).map(|i| pattern(0, i)).collect());
+    base[seed * 37 % PAGE_SIZE..][..PAGE_SIZE].to_vec()
+}
+
+/// A page holding `pat(seed)`.
 fn patterned(seed: usize) -> Page {
     let page = Page::alloc().unwrap();
-    let bytes: Vec<u8> = (0..PAGE_SIZE).map(|i| pattern(seed, i)).collect();
-    page.as_bytes().store(&bytes, Ordering::Relaxed);
+    let bytes = pat(seed);
+    // SAFETY: `bytes` has `PAGE_SIZE` initialized bytes; nothing else uses
+    // the page yet.
+    unsafe { page.write_raw(bytes.as_ptr(), 0, PAGE_SIZE) }.unwrap();
     page
 }
 
+/// The page's bytes. A plain copy (`read_raw`): the tests only call it while
+/// no other thread uses the page, and Miri runs it as one `memcpy`.
 fn snapshot(page: &Page) -> Vec<u8> {
-    page.as_bytes().to_vec(Ordering::Relaxed)
+    let mut out = vec![0u8; PAGE_SIZE];
+    // SAFETY: `out` has `PAGE_SIZE` bytes; no other thread uses the page.
+    unsafe { page.read_raw(out.as_mut_ptr(), 0, PAGE_SIZE) }.unwrap();
+    out
+}
+
+/// `base` with `range` replaced by `with`.
+fn spliced(mut base: Vec<u8>, offset: usize, with: &[u8]) -> Vec<u8> {
+    base[offset..offset + with.len()].copy_from_slice(with);
+    base
 }
 
 /// Every out-of-range `(offset, len)` the kernel answers with `EINVAL`,
@@ -70,7 +93,7 @@ fn alloc_is_zeroed_aligned_and_send_sync() {
     assert_eq!(page.as_ptr().addr() % PAGE_SIZE, 0);
     assert_eq!(page.as_ptr(), page.as_bytes().as_ptr());
     assert_eq!(page.as_bytes().len(), PAGE_SIZE);
-    assert!(snapshot(&page).iter().all(|&b| b == 0));
+    assert!(snapshot(&page) == [0; PAGE_SIZE]);
     let debug = format!("{page:?}");
     assert!(
         debug.starts_with("Page {") && debug.contains("4096"),
@@ -86,7 +109,7 @@ fn pages_are_distinct_and_dropping_frees() {
         p.as_bytes().fill(i as u8, Ordering::Relaxed);
     }
     for (i, p) in pages.iter().enumerate() {
-        assert!(snapshot(p).iter().all(|&b| b == i as u8));
+        assert!(snapshot(p) == [i as u8; PAGE_SIZE]);
     }
     drop(pages);
 }
@@ -103,21 +126,26 @@ fn alloc_error_is_a_std_error() {
 }
 
 #[test]
+fn raw_and_atomic_views_agree() {
+    // `patterned` and `snapshot` use `write_raw`/`read_raw`; check them once
+    // against the atomic view, so that a bug shared by both cannot hide.
+    let page = Page::alloc().unwrap();
+    let data = pat(1);
+    page.as_bytes().store(&data, Ordering::Relaxed);
+    assert_eq!(snapshot(&page), data);
+    let page = patterned(2);
+    assert_eq!(page.as_bytes().to_vec(Ordering::Relaxed), pat(2));
+}
+
+#[test]
 fn read_raw_copies_in_range() {
     let page = patterned(1);
     for &(offset, len) in GOOD {
         let mut out = vec![GUARD; len + 2];
         // SAFETY: `out` has `len + 2` bytes; nothing writes the page.
         unsafe { page.read_raw(out.as_mut_ptr().wrapping_add(1), offset, len) }.unwrap();
-        assert_eq!(out[0], GUARD);
-        assert_eq!(out[len + 1], GUARD);
-        for i in 0..len {
-            assert_eq!(
-                out[1 + i],
-                pattern(1, offset + i),
-                "read_raw({offset}, {len}) byte {i}"
-            );
-        }
+        let want = [&[GUARD][..], &pat(1)[offset..offset + len], &[GUARD]].concat();
+        assert!(out == want, "read_raw({offset}, {len})");
     }
 }
 
@@ -125,18 +153,13 @@ fn read_raw_copies_in_range() {
 fn write_raw_copies_in_range() {
     for &(offset, len) in GOOD {
         let page = patterned(2);
-        let src: Vec<u8> = (0..len).map(|i| !pattern(3, i)).collect();
+        let src = pat(3)[..len].to_vec();
         // SAFETY: `src` has `len` initialized bytes; nothing else uses the page.
         unsafe { page.write_raw(src.as_ptr(), offset, len) }.unwrap();
-        let after = snapshot(&page);
-        for (i, &b) in after.iter().enumerate() {
-            let want = if (offset..offset + len).contains(&i) {
-                src[i - offset]
-            } else {
-                pattern(2, i)
-            };
-            assert_eq!(b, want, "write_raw({offset}, {len}) page byte {i}");
-        }
+        assert!(
+            snapshot(&page) == spliced(pat(2), offset, &src),
+            "write_raw({offset}, {len})"
+        );
     }
 }
 
@@ -148,26 +171,17 @@ fn bytewise_atomic_methods_copy_in_range() {
         // SAFETY: `out` is a private Vec of `len` bytes, not in the page.
         unsafe { page.read_bytewise_atomic(out.as_mut_ptr(), offset, len) }.unwrap();
         assert!(
-            out.iter()
-                .enumerate()
-                .all(|(i, &b)| b == pattern(4, offset + i))
+            out[..] == pat(4)[offset..offset + len],
+            "read_bytewise_atomic({offset}, {len})"
         );
 
-        let mut src: Vec<u8> = (0..len).map(|i| pattern(5, i)).collect();
+        let mut src = pat(5)[..len].to_vec();
         // SAFETY: `src` is a private, writable Vec of `len` bytes.
         unsafe { page.write_bytewise_atomic(src.as_mut_ptr(), offset, len) }.unwrap();
-        let after = snapshot(&page);
-        for (i, &b) in after.iter().enumerate() {
-            let want = if (offset..offset + len).contains(&i) {
-                pattern(5, i - offset)
-            } else {
-                pattern(4, i)
-            };
-            assert_eq!(
-                b, want,
-                "write_bytewise_atomic({offset}, {len}) page byte {i}"
-            );
-        }
+        assert!(
+            snapshot(&page) == spliced(pat(4), offset, &src),
+            "write_bytewise_atomic({offset}, {len})"
+        );
     }
 }
 
@@ -176,33 +190,23 @@ fn fill_zero_zeroes_exactly_the_range() {
     for &(offset, len) in GOOD {
         let page = patterned(6);
         page.fill_zero(offset, len).unwrap();
-        for (i, b) in snapshot(&page).into_iter().enumerate() {
-            let want = if (offset..offset + len).contains(&i) {
-                0
-            } else {
-                pattern(6, i)
-            };
-            assert_eq!(b, want, "fill_zero({offset}, {len}) byte {i}");
-        }
+        assert!(
+            snapshot(&page) == spliced(pat(6), offset, &vec![0; len]),
+            "fill_zero({offset}, {len})"
+        );
     }
 }
 
 #[test]
 fn copy_from_reader_copies_in_range() {
-    let data: Vec<u8> = (0..PAGE_SIZE + 10).map(|i| pattern(7, i)).collect();
+    let data = [pat(7), pat(8)].concat();
     for &(offset, len) in GOOD {
         let page = Page::alloc().unwrap();
         let mut reader = &data[..];
         page.copy_from_reader(&mut reader, offset, len).unwrap();
         assert_eq!(reader.len(), data.len() - len, "consumed exactly len bytes");
-        for (i, b) in snapshot(&page).into_iter().enumerate() {
-            let want = if (offset..offset + len).contains(&i) {
-                data[i - offset]
-            } else {
-                0
-            };
-            assert_eq!(b, want, "copy_from_reader({offset}, {len}) byte {i}");
-        }
+        let want = spliced(vec![0; PAGE_SIZE], offset, &data[..len]);
+        assert!(snapshot(&page) == want, "copy_from_reader({offset}, {len})");
     }
 }
 
@@ -238,7 +242,7 @@ fn out_of_bounds_is_an_error_and_copies_nothing() {
     let big = 2 * PAGE_SIZE + 2;
     for &(offset, len) in BAD {
         let page = patterned(9);
-        let before = snapshot(&page);
+        let before = pat(9);
 
         let mut dst = vec![GUARD; big];
         // SAFETY: out of range, so nothing is accessed; `dst` is valid anyway.
@@ -248,7 +252,7 @@ fn out_of_bounds_is_an_error_and_copies_nothing() {
         let r = unsafe { page.read_bytewise_atomic(dst.as_mut_ptr(), offset, len) };
         assert_eq!(r, Err(oob(offset, len)));
         assert!(
-            dst.iter().all(|&b| b == GUARD),
+            dst == vec![GUARD; big],
             "read({offset}, {len}) wrote to dst"
         );
 
@@ -306,8 +310,8 @@ fn concurrent_readers_and_writers_on_one_page() {
     let rounds = iters(2000, 6);
     let page = Page::alloc().unwrap();
     let stop = AtomicBool::new(false);
-    let a: Vec<u8> = (0..len).map(|i| pattern(11, i)).collect();
-    let b: Vec<u8> = (0..len).map(|i| pattern(12, i)).collect();
+    let a = pat(11)[..len].to_vec();
+    let b = pat(12)[..len].to_vec();
 
     std::thread::scope(|s| {
         let writers: Vec<_> = [&a, &b]
