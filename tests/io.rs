@@ -131,7 +131,10 @@ fn read_once_checker_catches_a_rereading_cursor() {
 }
 
 #[test]
-#[allow(clippy::seek_from_current, reason = "Current(0) through `seek` is under test")]
+#[allow(
+    clippy::seek_from_current,
+    reason = "Current(0) through `seek` is under test"
+)]
 fn reader_refuses_to_seek_backwards() {
     let mut backing = identity(32);
     let view = AtomicBytes::from_mut(&mut backing);
