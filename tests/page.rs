@@ -8,7 +8,10 @@
 
 mod common;
 
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, Ordering as StdOrdering};
+use std::alloc::System;
 use std::io::Read;
 use std::sync::OnceLock;
 
@@ -16,6 +19,48 @@ use bytewise::{AllocError, Error, Ordering, PAGE_SIZE, Page};
 use common::{iters, pattern};
 
 const GUARD: u8 = 0xA5;
+
+/// A global allocator that fails page-aligned allocations on threads that
+/// ask it to, so that `Page::alloc`'s error path can be tested.
+struct FailPagesOnRequest;
+
+thread_local! {
+    static FAIL_PAGE_ALLOCS: Cell<bool> = const { Cell::new(false) };
+}
+
+fn failing_now(layout: Layout) -> bool {
+    layout.align() == PAGE_SIZE && FAIL_PAGE_ALLOCS.try_with(Cell::get).unwrap_or(false)
+}
+
+// SAFETY: every method forwards to `System` unchanged, except that `alloc`
+// and `alloc_zeroed` may return null, which the `GlobalAlloc` contract
+// allows to signal failure.
+unsafe impl GlobalAlloc for FailPagesOnRequest {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if failing_now(layout) {
+            return core::ptr::null_mut();
+        }
+        // SAFETY: the caller's `layout` obligations are passed on unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if failing_now(layout) {
+            return core::ptr::null_mut();
+        }
+        // SAFETY: the caller's `layout` obligations are passed on unchanged.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: every non-null pointer this allocator returned came from
+        // `System` with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: FailPagesOnRequest = FailPagesOnRequest;
 
 /// `PAGE_SIZE` pattern bytes for `seed` (different seeds give different
 /// bytes at most positions). Built from one cached pattern with slice
@@ -112,6 +157,18 @@ fn pages_are_distinct_and_dropping_frees() {
         assert!(snapshot(p) == [i as u8; PAGE_SIZE]);
     }
     drop(pages);
+}
+
+#[test]
+fn alloc_failure_is_an_alloc_error_not_an_abort() {
+    FAIL_PAGE_ALLOCS.with(|f| f.set(true));
+    let failed = Page::alloc();
+    // Negative control: the allocator fails only page-aligned requests.
+    let ordinary = vec![1u8; PAGE_SIZE];
+    FAIL_PAGE_ALLOCS.with(|f| f.set(false));
+    assert_eq!(failed.unwrap_err(), AllocError);
+    assert_eq!(ordinary.len(), PAGE_SIZE);
+    assert!(Page::alloc().is_ok());
 }
 
 #[test]
