@@ -83,6 +83,32 @@ fn child_writes_through_from_fd() {
     shm.write_obj(DONE, &DONE_MAGIC).unwrap();
 }
 
+/// A command that runs this test binary again.
+///
+/// Under a cross-test runner exported as `CARGO_TARGET_<TRIPLE>_RUNNER` for
+/// this architecture (`ci/cross.sh` runs the aarch64 build under
+/// `qemu-aarch64` that way), the binary cannot be executed directly unless
+/// the host has `binfmt_misc` set up, so the child goes through the runner
+/// too.
+fn self_command() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let arch = std::env::consts::ARCH.to_uppercase();
+    let runner = std::env::vars()
+        .find(|(k, _)| {
+            k.starts_with("CARGO_TARGET_") && k.ends_with("_RUNNER") && k.contains(&arch)
+        })
+        .map(|(_, v)| v.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .filter(|words| !words.is_empty());
+    match runner {
+        Some(words) => {
+            let mut cmd = Command::new(&words[0]);
+            cmd.args(&words[1..]).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    }
+}
+
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot mmap or spawn processes")]
 fn a_child_process_writes_through_from_fd() {
@@ -93,7 +119,7 @@ fn a_child_process_writes_through_from_fd() {
     // A duplicate without FD_CLOEXEC survives the exec into the child.
     let inherit = rustix::io::dup(&shm).unwrap();
     rustix::io::fcntl_setfd(&inherit, rustix::io::FdFlags::empty()).unwrap();
-    let status_child = Command::new(std::env::current_exe().unwrap())
+    let status_child = self_command()
         .args([
             "--exact",
             "child_writes_through_from_fd",
