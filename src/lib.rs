@@ -18,12 +18,22 @@ mod atomic_bytes;
 mod atomic_per_byte;
 mod error;
 mod imp;
+#[cfg(feature = "std")]
+pub mod io;
+#[cfg(feature = "std")]
+mod page;
 mod raw;
+#[cfg(all(feature = "std", unix))]
+mod shared_memory;
 
 pub use crate::atomic_bytes::AtomicBytes;
 pub use crate::atomic_per_byte::AtomicPerByte;
 pub use crate::error::Error;
+#[cfg(feature = "std")]
+pub use crate::page::{AllocError, PAGE_SIZE, Page};
 pub use crate::raw::{copy, fill, load, store};
+#[cfg(all(feature = "std", unix))]
+pub use crate::shared_memory::SharedMemory;
 pub use core::sync::atomic::Ordering;
 
 /// Test-only hook: every kernel this build has that the CPU supports.
