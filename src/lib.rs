@@ -1,7 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
-#![cfg_attr(test, allow(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::undocumented_unsafe_blocks,
+        clippy::multiple_unsafe_ops_per_block
+    )
+)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -13,11 +19,20 @@ mod atomic_per_byte;
 mod error;
 mod imp;
 mod raw;
+#[cfg(any(target_has_atomic = "64", target_has_atomic = "32"))]
+mod seqlock;
 
 pub use crate::atomic_bytes::AtomicBytes;
 pub use crate::atomic_per_byte::AtomicPerByte;
 pub use crate::error::Error;
 pub use crate::raw::{copy, fill, load, store};
+#[cfg(all(
+    feature = "std",
+    any(target_has_atomic = "64", target_has_atomic = "32")
+))]
+pub use crate::seqlock::ReadTimeout;
+#[cfg(any(target_has_atomic = "64", target_has_atomic = "32"))]
+pub use crate::seqlock::SeqLock;
 pub use core::sync::atomic::Ordering;
 
 /// Test-only hook: every kernel this build has that the CPU supports.
