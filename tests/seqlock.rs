@@ -100,8 +100,14 @@ fn region(words: usize) -> Vec<u64> {
 
 #[test]
 fn layout_consts() {
-    assert_eq!(SeqLock::<[u64; 8]>::SIZE, std::mem::size_of::<SeqLock<[u64; 8]>>());
-    assert_eq!(SeqLock::<[u64; 8]>::ALIGN, std::mem::align_of::<SeqLock<[u64; 8]>>());
+    assert_eq!(
+        SeqLock::<[u64; 8]>::SIZE,
+        std::mem::size_of::<SeqLock<[u64; 8]>>()
+    );
+    assert_eq!(
+        SeqLock::<[u64; 8]>::ALIGN,
+        std::mem::align_of::<SeqLock<[u64; 8]>>()
+    );
     #[cfg(target_has_atomic = "64")]
     {
         assert_eq!(SeqLock::<[u64; 8]>::SIZE, 72);
@@ -109,7 +115,10 @@ fn layout_consts() {
         assert_eq!(SeqLock::<[u8; 3]>::SIZE, 16);
         assert_eq!(SeqLock::<[u8; 3]>::ALIGN, 8);
     }
-    assert_eq!(SeqLock::<u128>::DATA_OFFSET % std::mem::align_of::<u128>(), 0);
+    assert_eq!(
+        SeqLock::<u128>::DATA_OFFSET % std::mem::align_of::<u128>(),
+        0
+    );
 }
 
 /// The documented layout is the real one: counter at 0, data at
@@ -144,7 +153,11 @@ fn from_bytes_checks_alignment_and_size() {
     let short = bytes.get(..size - 1).unwrap();
     assert_eq!(
         SeqLock::<[u64; 8]>::from_bytes(short).unwrap_err(),
-        Error::OutOfBounds { offset: 0, len: size, size: size - 1 }
+        Error::OutOfBounds {
+            offset: 0,
+            len: size,
+            size: size - 1
+        }
     );
     assert!(SeqLock::<[u64; 8]>::from_bytes(bytes.get(..0).unwrap()).is_err());
     // Exactly SIZE, and a longer region (the prefix is used), both work.
@@ -211,7 +224,10 @@ fn try_read_and_read_timeout_do_not_wait_for_a_stuck_writer() {
     }
     assert!(took >= timeout);
     if !cfg!(miri) {
-        assert!(took < timeout + Duration::from_secs(2), "read_timeout overslept: {took:?}");
+        assert!(
+            took < timeout + Duration::from_secs(2),
+            "read_timeout overslept: {took:?}"
+        );
     }
     assert!(err.to_string().contains("sequence 41"), "{err}");
 
@@ -395,7 +411,11 @@ fn stress<L: Lock<[u64; N]>, const N: usize>(lock: &L, plan: &Plan) -> Outcome {
         for r in readers {
             seen.add(r.join().unwrap());
         }
-        Outcome { seen, writes, timed_out }
+        Outcome {
+            seen,
+            writes,
+            timed_out,
+        }
     })
 }
 
@@ -417,7 +437,10 @@ fn positive_plan(writers: usize, readers: usize) -> Plan {
 #[track_caller]
 fn assert_clean(o: &Outcome) {
     assert_eq!(o.seen.failures(), 0, "{o:?}");
-    assert!(!o.timed_out, "readers did not see enough changes in time: {o:?}");
+    assert!(
+        !o.timed_out,
+        "readers did not see enough changes in time: {o:?}"
+    );
 }
 
 /// The checker itself flags what it must (a deterministic control).
@@ -429,7 +452,15 @@ fn checker_flags_torn_and_decreasing_snapshots() {
     check(&[5, 6, 6], &mut prev, true, &mut t);
     check(&[4, 4, 4], &mut prev, true, &mut t);
     check(&[7, 7, 7], &mut prev, true, &mut t);
-    assert_eq!(t, Tally { reads: 4, torn: 1, regressions: 1, changes: 3 });
+    assert_eq!(
+        t,
+        Tally {
+            reads: 4,
+            torn: 1,
+            regressions: 1,
+            changes: 3
+        }
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -451,7 +482,13 @@ fn stress_writers_store_equal_words() {
 #[test]
 fn stress_single_incrementing_writer_is_monotone() {
     let lock = SeqLock::new([0u64; 8]);
-    let o = stress(&lock, &Plan { monotone: true, ..positive_plan(1, 2) });
+    let o = stress(
+        &lock,
+        &Plan {
+            monotone: true,
+            ..positive_plan(1, 2)
+        },
+    );
     assert_clean(&o);
     assert_eq!(lock.read(), [o.writes; 8]);
     eprintln!("monotone: {o:?}");
@@ -462,7 +499,14 @@ fn stress_single_incrementing_writer_is_monotone() {
 #[test]
 fn stress_concurrent_updates_lose_nothing() {
     let lock = SeqLock::new([0u64; 8]);
-    let o = stress(&lock, &Plan { increment: true, monotone: true, ..positive_plan(2, 1) });
+    let o = stress(
+        &lock,
+        &Plan {
+            increment: true,
+            monotone: true,
+            ..positive_plan(2, 1)
+        },
+    );
     assert_clean(&o);
     assert_eq!(lock.read(), [o.writes; 8]);
     eprintln!("updates: {o:?}");
@@ -507,7 +551,13 @@ fn stress_through_from_bytes() {
     let mut backing = region(SeqLock::<[u64; 8]>::SIZE / 8);
     let bytes = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
     let lock = SeqLock::init_in(bytes, [0u64; 8]).unwrap();
-    let o = stress(lock, &Plan { monotone: true, ..positive_plan(1, 1) });
+    let o = stress(
+        lock,
+        &Plan {
+            monotone: true,
+            ..positive_plan(1, 1)
+        },
+    );
     assert_clean(&o);
     assert_eq!(lock.read(), [o.writes; 8]);
 }
@@ -524,7 +574,10 @@ struct NoRecheck<T> {
 
 impl<T: Copy> NoRecheck<T> {
     fn new(value: T) -> Self {
-        NoRecheck { seq: AtomicU64::new(0), data: AtomicPerByte::new(value) }
+        NoRecheck {
+            seq: AtomicU64::new(0),
+            data: AtomicPerByte::new(value),
+        }
     }
 }
 
@@ -645,10 +698,16 @@ fn negative_control_no_second_check_is_caught() {
 fn negative_control_no_odd_phase_is_caught() {
     let start = Instant::now();
     let o = if cfg!(miri) {
-        let lock = NoOddPhase { seq: AtomicU64::new(0), data: AtomicPerByte::new([0u64; 8]) };
+        let lock = NoOddPhase {
+            seq: AtomicU64::new(0),
+            data: AtomicPerByte::new([0u64; 8]),
+        };
         stress(&lock, &negative_plan())
     } else {
-        let lock = NoOddPhase { seq: AtomicU64::new(0), data: AtomicPerByte::new([0u64; 64]) };
+        let lock = NoOddPhase {
+            seq: AtomicU64::new(0),
+            data: AtomicPerByte::new([0u64; 64]),
+        };
         stress(&lock, &negative_plan())
     };
     eprintln!("no odd phase: {o:?} after {:?}", start.elapsed());
@@ -677,7 +736,13 @@ fn negative_control_split_update_is_caught() {
         if total < o.writes {
             break o.writes - total;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "no lost update in {rounds} rounds");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no lost update in {rounds} rounds"
+        );
     };
-    eprintln!("split update: {lost} increments lost in round {rounds}, {:?}", start.elapsed());
+    eprintln!(
+        "split update: {lost} increments lost in round {rounds}, {:?}",
+        start.elapsed()
+    );
 }
