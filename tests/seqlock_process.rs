@@ -11,9 +11,10 @@
 //! crate's `SharedMemory` without touching the tests.
 #![cfg(all(target_os = "linux", not(miri)))]
 
+use core::time::Duration;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytemuck::{Pod, Zeroable};
 use bytewise::{AtomicBytes, ReadTimeout, SeqLock};
@@ -63,7 +64,7 @@ impl Region {
         // an object at least `len` bytes long; it aliases no Rust object.
         let ptr = unsafe {
             mmap(
-                std::ptr::null_mut(),
+                core::ptr::null_mut(),
                 len,
                 ProtFlags::READ | ProtFlags::WRITE,
                 MapFlags::SHARED,
@@ -151,11 +152,11 @@ const HOLDING: usize = CONTROL + 1;
 const CHILD_LIFETIME: Duration = Duration::from_secs(120);
 
 fn flag(bytes: &AtomicBytes, at: usize) -> bool {
-    bytes.as_atomics()[at].load(std::sync::atomic::Ordering::Acquire) != 0
+    bytes.as_atomics()[at].load(core::sync::atomic::Ordering::Acquire) != 0
 }
 
 fn set_flag(bytes: &AtomicBytes, at: usize) {
-    bytes.as_atomics()[at].store(1, std::sync::atomic::Ordering::Release);
+    bytes.as_atomics()[at].store(1, core::sync::atomic::Ordering::Release);
 }
 
 /// Kills and reaps the child when the test ends, however it ends.
@@ -220,7 +221,7 @@ fn child_process() {
         // distance from the next write instead of only succeeding when
         // this process is descheduled.
         for _ in 0..serial % 16 {
-            std::hint::spin_loop();
+            core::hint::spin_loop();
         }
     }
     if role == "protocol" {
