@@ -264,28 +264,54 @@ impl<T: Copy> SeqLock<T> {
         }
     }
 
-    /// One read attempt: the value, or the sequence number that made it fail
-    /// (odd, or different after the copy).
-    #[inline]
-    fn attempt(&self) -> Result<T, Seq> {
+    /// One read attempt into `out`: `Ok` if `out` now holds a consistent
+    /// copy, or the sequence number that made it fail (odd, or different
+    /// after the copy).
+    ///
+    /// Copying into the caller's `MaybeUninit` (rather than returning a `T`)
+    /// lets `read` return that very buffer, so the copy lands in the return
+    /// slot instead of being copied a second time.
+    #[inline(always)]
+    fn attempt_into(&self, out: &mut MaybeUninit<T>) -> Result<(), Seq> {
         let s1 = self.seq.load(Acquire);
         if s1 & 1 != 0 {
             return Err(s1);
         }
-        let mut copy = MaybeUninit::<T>::uninit();
-        self.data.load_to(&mut copy, Acquire);
+        self.data.load_to(out, Acquire);
         let s2 = self.seq.load(Relaxed);
         if s1 != s2 {
             return Err(s2);
         }
-        // SAFETY: `s1` is even and the counter still held `s1` after the
-        // copy, so no writer of this process overlapped the copy (type docs:
-        // a byte from a newer writer would force `s2 != s1`). Every byte
-        // therefore comes from the write that published `s1`, or from `new`:
-        // one complete `T`. Writers in other processes can only reach a
-        // `SeqLock` through `from_bytes`/`init_in`, which require
-        // `T: AnyBitPattern`, so any bytes they leave are a valid `T` too.
-        Ok(unsafe { copy.assume_init() })
+        Ok(())
+    }
+
+    /// One read attempt: the value, or the sequence number that made it fail.
+    #[inline]
+    fn attempt(&self) -> Result<T, Seq> {
+        let mut copy = MaybeUninit::<T>::uninit();
+        self.attempt_into(&mut copy)?;
+        // SAFETY: `attempt_into` succeeded; see `assume_consistent`.
+        Ok(unsafe { Self::assume_consistent(copy) })
+    }
+
+    /// Turns a copy that passed the sequence check into a `T`.
+    ///
+    /// # Safety
+    ///
+    /// Behavior is undefined if any of these is violated:
+    ///
+    /// - `copy` was filled by an `attempt_into` on `self` that returned `Ok`.
+    #[inline(always)]
+    unsafe fn assume_consistent(copy: MaybeUninit<T>) -> T {
+        // SAFETY: the check passed: `s1` was even and the counter still held
+        // `s1` after the copy, so no writer of this process overlapped the
+        // copy (type docs: a byte from a newer writer would force
+        // `s2 != s1`). Every byte therefore comes from the write that
+        // published `s1`, or from `new`: one complete `T`. Writers in other
+        // processes can only reach a `SeqLock` through `from_bytes`/`init_in`,
+        // which require `T: AnyBitPattern`, so any bytes they leave are a
+        // valid `T` too.
+        unsafe { copy.assume_init() }
     }
 
     /// A consistent snapshot of the value, waiting while a write runs.
@@ -305,19 +331,30 @@ impl<T: Copy> SeqLock<T> {
     /// ```
     #[inline]
     pub fn read(&self) -> T {
-        match self.attempt() {
-            Ok(value) => value,
-            Err(_) => self.read_slow(),
+        let mut copy = MaybeUninit::<T>::uninit();
+        if self.attempt_into(&mut copy).is_err() {
+            self.read_slow(&mut copy);
         }
+        // SAFETY: `attempt_into` or `read_slow` filled `copy` and the check
+        // passed.
+        unsafe { Self::assume_consistent(copy) }
     }
 
+    /// Retries until an attempt into `out` passes the check.
     #[cold]
-    fn read_slow(&self) -> T {
+    #[inline(never)]
+    fn read_slow(&self, out: &mut MaybeUninit<T>) {
         let mut backoff = Backoff::new();
         loop {
-            backoff.snooze();
-            if let Ok(value) = self.attempt() {
-                return value;
+            // Wait for an even counter by polling it (plain loads, which do
+            // not disturb the writer's line more than the read itself), so
+            // that the next attempt starts as soon as the write is over
+            // instead of after a blind back-off.
+            while self.seq.load(Relaxed) & 1 != 0 {
+                backoff.snooze();
+            }
+            if self.attempt_into(out).is_ok() {
+                return;
             }
         }
     }
@@ -717,16 +754,17 @@ fn widen(seq: Seq) -> u64 {
     return u64::from(seq);
 }
 
-/// Exponential back-off for readers and writers that found a write running:
-/// `spin_loop` first, then (with `std`) `yield_now`, so that a descheduled
-/// writer on a busy machine gets the CPU back.
+/// Back-off for readers and writers that found a write running: the first
+/// `SPINS` calls are one `spin_loop` hint each (so that a poll of the
+/// counter follows every hint and a short write is noticed at once); after
+/// that each call yields the thread with `std` (so that a descheduled writer
+/// on a busy machine gets the CPU back), or spins `SPINS` hints without it.
 struct Backoff {
     step: u32,
 }
 
 impl Backoff {
-    /// Up to 2^SPIN_LIMIT `spin_loop` hints per snooze before yielding.
-    const SPIN_LIMIT: u32 = 6;
+    const SPINS: u32 = 64;
 
     #[inline]
     fn new() -> Self {
@@ -735,16 +773,14 @@ impl Backoff {
 
     #[inline]
     fn snooze(&mut self) {
-        if self.step <= Self::SPIN_LIMIT {
-            for _ in 0..1u32 << self.step {
-                core::hint::spin_loop();
-            }
+        if self.step < Self::SPINS {
+            core::hint::spin_loop();
             self.step += 1;
         } else {
             #[cfg(feature = "std")]
             std::thread::yield_now();
             #[cfg(not(feature = "std"))]
-            for _ in 0..1u32 << Self::SPIN_LIMIT {
+            for _ in 0..Self::SPINS {
                 core::hint::spin_loop();
             }
         }
