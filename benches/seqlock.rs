@@ -177,8 +177,13 @@ struct Runner {
     sample: Box<dyn FnMut() -> f64>,
 }
 
+/// Puts every contender at the start of a cache line, so that results do
+/// not depend on where the allocator happened to place it.
+#[repr(C, align(64))]
+struct LineAligned<C>(C);
+
 fn runner<T: Value, C: Contender<T> + 'static>(kind: Kind) -> Runner {
-    let cell: &'static C = Box::leak(Box::new(C::new(T::nth(1))));
+    let cell: &'static C = &Box::leak(Box::new(LineAligned(C::new(T::nth(1))))).0;
     let sample: Box<dyn FnMut() -> f64> = match kind {
         Kind::Read => {
             let n = calibrate(|n| read_loop::<T, C>(cell, n));
@@ -281,6 +286,17 @@ fn measure<T: Value>(kind: Kind, samples: usize) -> Row {
     }
 }
 
+/// Three significant digits or one decimal, whichever is more.
+fn fmt(v: f64) -> String {
+    if v >= 10.0 {
+        format!("{v:.1}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 fn figure(row: &Row, name: &str) -> f64 {
     row.medians.iter().find(|(n, _)| *n == name).unwrap().1
 }
@@ -311,14 +327,14 @@ fn main() {
             .iter()
             .map(|&(name, v)| {
                 if name == "bytewise::SeqLock" {
-                    format!("**{v:.1}**")
+                    format!("**{}**", fmt(v))
                 } else {
                     let ratio = if row.kind.higher_is_better() {
                         ours / v
                     } else {
                         v / ours
                     };
-                    format!("{v:.1} (×{ratio:.2})")
+                    format!("{} (×{ratio:.2})", fmt(v))
                 }
             })
             .collect();

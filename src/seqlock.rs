@@ -89,10 +89,10 @@ type AtomicSeq = core::sync::atomic::AtomicU32;
 /// crossbeam's `AtomicCell<T>` (for a `T` with no native atomic of its size,
 /// through a global table of striped sequence locks) and the `seqlock` crate
 /// use the same protocol, but read the data with `ptr::read_volatile` while a
-/// writer may be writing it with plain stores. Both say so in their sources:
-/// in Rust's memory model that race is undefined behaviour even though the
-/// torn value is discarded, and Miri reports it. Volatile does not make an
-/// access atomic. Here every access to the data is a byte-wise atomic
+/// writer may be writing it with plain stores. In Rust's memory model that
+/// race is undefined behaviour even though the torn value is discarded
+/// (crossbeam's source says as much), and Miri reports it: volatile does not
+/// make an access atomic. Here every access to the data is a byte-wise atomic
 /// operation on both sides, so the race is defined: a torn copy is possible
 /// and is detected by the sequence check, and the copy is held as
 /// `MaybeUninit<T>` until the check passes. Other differences:
