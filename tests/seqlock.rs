@@ -18,7 +18,11 @@ use std::panic::catch_unwind;
 use std::thread;
 use std::time::Instant;
 
-use bytewise::{AtomicBytes, AtomicPerByte, Error, Ordering, ReadTimeout, SeqLock};
+#[cfg(all(feature = "std", feature = "bytemuck"))]
+use bytewise::ReadTimeout;
+#[cfg(feature = "bytemuck")]
+use bytewise::{AtomicBytes, Error};
+use bytewise::{AtomicPerByte, Ordering, SeqLock};
 use common::iters;
 
 // ---------------------------------------------------------------------------
@@ -74,10 +78,14 @@ fn update_that_panics_changes_nothing_and_releases_the_lock() {
 }
 
 #[test]
-fn debug_shows_the_value_or_locked() {
+fn debug_shows_the_value() {
     let lock = SeqLock::new(5u8);
     assert_eq!(format!("{lock:?}"), "SeqLock { value: 5 }");
+}
 
+#[test]
+#[cfg(feature = "bytemuck")]
+fn debug_shows_locked() {
     let mut backing = [1u64, 0]; // counter odd: a write "in progress"
     let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
     let locked = SeqLock::<u32>::from_bytes(region).unwrap();
@@ -95,6 +103,7 @@ fn send_and_sync_for_send_types() {
 // Layout and the cross-process constructors
 // ---------------------------------------------------------------------------
 
+#[cfg(feature = "bytemuck")]
 /// An 8-aligned region of `words * 8` bytes whose first word (the counter,
 /// on targets with 64-bit atomics) is `counter` and the rest zero.
 ///
@@ -132,6 +141,7 @@ fn layout_consts() {
 
 /// The documented layout is the real one: counter at 0, data at
 /// `DATA_OFFSET`, +2 per write. Another process relies on exactly this.
+#[cfg(feature = "bytemuck")]
 #[test]
 #[cfg(target_has_atomic = "64")]
 fn layout_is_counter_then_data() {
@@ -147,6 +157,7 @@ fn layout_is_counter_then_data() {
     assert_eq!(data, [7, 8, 9]);
 }
 
+#[cfg(feature = "bytemuck")]
 #[test]
 fn from_bytes_checks_alignment_and_size() {
     let mut backing = region(16, 0);
@@ -181,6 +192,7 @@ fn from_bytes_checks_alignment_and_size() {
     assert_eq!(backing, [0; 16]);
 }
 
+#[cfg(feature = "bytemuck")]
 #[test]
 fn init_in_recovers_a_lock_left_odd() {
     let mut backing = region(4, 7); // a writer died mid-write
@@ -197,6 +209,7 @@ fn init_in_recovers_a_lock_left_odd() {
 
 /// A hostile counter near the top of its range: every step wraps, and
 /// nothing panics (debug builds would panic on a non-wrapping `+`).
+#[cfg(feature = "bytemuck")]
 #[test]
 #[cfg(target_has_atomic = "64")]
 fn counter_wraps() {
@@ -215,6 +228,7 @@ fn counter_wraps() {
     assert_eq!(backing[0], 0);
 }
 
+#[cfg(all(feature = "std", feature = "bytemuck"))]
 #[test]
 fn try_read_and_read_timeout_do_not_wait_for_a_stuck_writer() {
     let mut backing = region(2, 41); // odd: "locked" by nobody alive
@@ -557,6 +571,7 @@ fn try_read_under_a_writer_is_never_torn() {
 
 /// The same stress through `from_bytes` on a plain byte region, as another
 /// process would see it.
+#[cfg(feature = "bytemuck")]
 #[test]
 fn stress_through_from_bytes() {
     let mut backing = region(SeqLock::<[u64; 8]>::SIZE / 8, 0);

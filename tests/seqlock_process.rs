@@ -9,7 +9,7 @@
 //!
 //! The mapping is made in one place, [`Region`], so that it can move to the
 //! crate's `SharedMemory` without touching the tests.
-#![cfg(all(target_os = "linux", not(miri)))]
+#![cfg(all(target_os = "linux", not(miri), feature = "std", feature = "bytemuck"))]
 
 use core::time::Duration;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
