@@ -26,7 +26,9 @@ type AtomicSeq = core::sync::atomic::AtomicU32;
 /// A reader copies the value out with byte-wise atomic loads and checks a
 /// sequence counter before and after; if a write overlapped the copy, it
 /// throws the copy away and retries. Readers never write shared memory, so
-/// they do not contend with each other or slow the writer down. See the
+/// they do not contend with each other and never block a writer. The price:
+/// a writer that writes back to back, with no pause between writes, can
+/// starve readers (see *Progress*). See the
 /// sections below for the protocol, the reason for each memory ordering,
 /// and how this differs from crossbeam's `AtomicCell` and the `seqlock`
 /// crate (which read with `read_volatile`, a data race).
@@ -83,6 +85,18 @@ type AtomicSeq = core::sync::atomic::AtomicU32;
 ///   fence follows a load of one of those bytes (see above).
 /// - **Writer's final store, `Release`:** it publishes the data stores to the
 ///   next reader's first load and the next writer's CAS.
+///
+/// # Progress
+///
+/// Writers never wait for readers. Readers wait for writers: `read` retries
+/// until one copy fits between two writes, polling the counter with
+/// `spin_loop` and then (with `std`) `yield_now` between polls. Each writer
+/// holds the counter odd from its CAS to its release store, and a writer that
+/// writes again at once makes it odd again right away, so under such a writer
+/// reads succeed rarely (the README's benchmark measures it). Use
+/// [`try_read`](SeqLock::try_read) or [`read_timeout`](SeqLock::read_timeout)
+/// where a bounded wait matters, and a `RwLock` for data that is written as
+/// often as it is read.
 ///
 /// # Compared with other Rust seqlocks
 ///
