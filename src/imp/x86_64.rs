@@ -87,13 +87,7 @@ pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
     }
 }
 
-const REP_MOVSB: Kernel = Kernel {
-    name: "rep_movsb",
-    load,
-    store,
-    copy,
-    fill,
-};
+const REP_MOVSB: Kernel = Kernel { name: "rep_movsb", load, store, copy, fill };
 
 /// Appends the asm kernels this CPU supports.
 pub(crate) fn supported_kernels(list: &mut KernelList) {
