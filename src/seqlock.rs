@@ -1,0 +1,802 @@
+//! [`SeqLock<T>`]: a sequence lock whose readers copy the data with byte-wise
+//! atomic loads, so that a reader racing with a writer is not a data race.
+//!
+//! See the type documentation for the protocol and its proof sketch.
+
+use core::fmt;
+use core::mem::{MaybeUninit, align_of, offset_of, size_of};
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use crate::AtomicPerByte;
+#[cfg(feature = "bytemuck")]
+use crate::{AtomicBytes, Error};
+
+#[cfg(target_has_atomic = "64")]
+type Seq = u64;
+#[cfg(target_has_atomic = "64")]
+type AtomicSeq = core::sync::atomic::AtomicU64;
+#[cfg(not(target_has_atomic = "64"))]
+type Seq = u32;
+#[cfg(not(target_has_atomic = "64"))]
+type AtomicSeq = core::sync::atomic::AtomicU32;
+
+/// A sequence lock: any number of readers take consistent snapshots of a
+/// `T: Copy` without blocking the writer, and writers are serialised.
+///
+/// A reader copies the value out with byte-wise atomic loads and checks a
+/// sequence counter before and after; if a write overlapped the copy, it
+/// throws the copy away and retries. Readers never write shared memory, so
+/// they do not contend with each other and never block a writer. The price:
+/// a writer that writes back to back, with no pause between writes, can
+/// starve readers (see *Progress*). See the
+/// sections below for the protocol, the reason for each memory ordering,
+/// and how this differs from crossbeam's `AtomicCell` and the `seqlock`
+/// crate (which read with `read_volatile`, a data race).
+///
+/// # The protocol
+///
+/// This is the seqlock of C++ P1478, the paper's motivating example, written
+/// with the crate's byte-wise atomic copies. The sequence counter `seq` is even
+/// while the data is stable and odd while a writer is writing it.
+///
+/// Reader (`read`, `try_read`, `read_timeout`):
+///
+/// 1. `s1 = seq.load(Acquire)`; if `s1` is odd, a write is running: retry.
+/// 2. Copy the data into a private `MaybeUninit<T>` with the byte-wise atomic
+///    `load(Acquire)`: relaxed per-byte loads, then `fence(Acquire)`.
+/// 3. `s2 = seq.load(Relaxed)`. If `s1 != s2`, a write overlapped the copy:
+///    discard it and retry. Otherwise the copy is one writer's complete value,
+///    and only now does it become a `T`.
+///
+/// Writer (`write`, `update`):
+///
+/// 1. `seq.compare_exchange(s, s + 1, Acquire, Relaxed)` from an even `s`:
+///    this both announces the write to readers and excludes other writers.
+///    There is no second lock; a writer that finds `seq` odd backs off and
+///    tries again.
+/// 2. `fence(Release)`, then the byte-wise atomic data store (relaxed
+///    per-byte stores). `AtomicPerByte::store(.., Release)` is exactly this.
+/// 3. `seq.store(s + 2, Release)`.
+///
+/// # Why each ordering is needed
+///
+/// - **Reader's first load, `Acquire`:** it reads the value published by the
+///   last writer's final `Release` store, so that writer's data stores happen
+///   before the copy and every byte is at least that new. It also keeps the
+///   data loads from moving above it.
+/// - **Data load, `Acquire` (the fence after the copy):** it keeps the second
+///   sequence load from moving above the data loads, and it is the half of a
+///   fence-to-fence synchronisation with the writer's `fence(Release)`. If any
+///   byte of the copy came from a newer writer, that writer's fence
+///   synchronises with this one, so its CAS (which made `seq` odd) happens
+///   before the second sequence load, and by coherence that load cannot
+///   return `s1` any more. This is why a matching `s2` proves that no byte came
+///   from a newer write.
+/// - **Reader's second load, `Relaxed`:** the fence before it already orders
+///   it; a stronger load would add nothing.
+/// - **Writer's CAS, `Acquire`:** it reads the previous writer's `Release`
+///   store, so the previous writer's data stores happen before this writer's.
+///   Without it, the new data bytes could be ordered before the old ones in
+///   memory order (a later writer's value lost), and `update` could compute
+///   its new value from stale data.
+/// - **Writer's `fence(Release)` before the data:** a release *CAS* would only
+///   order what comes before the CAS. The fence is what orders the odd
+///   sequence value before the data stores, as seen by a reader whose acquire
+///   fence follows a load of one of those bytes (see above).
+/// - **Writer's final store, `Release`:** it publishes the data stores to the
+///   next reader's first load and the next writer's CAS.
+///
+/// # Progress
+///
+/// Writers never wait for readers. Readers wait for writers: `read` retries
+/// until one copy fits between two writes, polling the counter with
+/// `spin_loop` and then (with `std`) `yield_now` between polls. Each writer
+/// holds the counter odd from its CAS to its release store, and a writer that
+/// writes again at once makes it odd again right away, so under such a writer
+/// reads succeed rarely (the README's benchmark measures it). Use
+/// [`try_read`](SeqLock::try_read) or [`read_timeout`](SeqLock::read_timeout)
+/// where a bounded wait matters, and a `RwLock` for data that is written as
+/// often as it is read.
+///
+/// # Compared with other Rust seqlocks
+///
+/// crossbeam's `AtomicCell<T>` (for a `T` with no native atomic of its size,
+/// through a global table of striped sequence locks) and the `seqlock` crate
+/// use the same protocol, but read the data with `ptr::read_volatile` while a
+/// writer may be writing it with plain stores. In Rust's memory model that
+/// race is undefined behaviour even though the torn value is discarded
+/// (crossbeam's source says as much), and Miri reports it: volatile does not
+/// make an access atomic. Here every access to the data is a byte-wise atomic
+/// operation on both sides, so the race is defined: a torn copy is possible
+/// and is detected by the sequence check, and the copy is held as
+/// `MaybeUninit<T>` until the check passes. Other differences:
+///
+/// - the `seqlock` crate serialises writers with a separate mutex; crossbeam
+///   makes `seq` itself a spin lock (swap to 1). Here the CAS on `seq` is the
+///   writer lock, so the type is just the counter and the data, `#[repr(C)]`,
+///   which is what lets it live in memory shared between processes;
+/// - crossbeam's lock table is shared by unrelated cells (by address), so two
+///   hot cells can contend; a `SeqLock` has its own counter;
+/// - a volatile read of a byte array compiles to one load per byte; the
+///   crate's copy kernels move the data in wide, per-byte-atomic chunks.
+///
+/// # Across processes
+///
+/// [`SeqLock::from_bytes`] views a region of shared memory (an
+/// [`AtomicBytes`], e.g. a `SharedMemory` mapping) as a `SeqLock<T>`, and
+/// [`SeqLock::init_in`] initialises one there. Only `T:
+/// bytemuck::AnyBitPattern` is allowed, because the other process may store
+/// any bytes.
+///
+/// What a writer in another process, buggy or hostile, **can** do to a
+/// reader:
+///
+/// - make it return any bit pattern of `T`, which is a valid `T` but may be
+///   nonsense: validate what you read;
+/// - make it return a **torn** value: the sequence check only works when the
+///   writer follows the protocol. A writer that stores data without making
+///   `seq` odd, or that puts `seq` back to an old value, passes the check with
+///   a mix of bytes. The check is a consistency protocol between cooperating
+///   writers, not a security boundary;
+/// - starve it: keep `seq` odd (or change it all the time) and [`read`] spins
+///   forever. Use [`try_read`], which returns at once, or [`read_timeout`],
+///   which reports the stall as [`ReadTimeout`];
+/// - block writers in this process the same way: [`write`] and [`update`]
+///   wait for an even `seq`. After a writer died holding the lock,
+///   [`SeqLock::init_in`] overwrites the value and resets the lock;
+/// - set `seq` to any value: all arithmetic on it wraps, so nothing panics.
+///
+/// What it **cannot** do:
+///
+/// - cause undefined behaviour in the reader: every access is atomic, the
+///   region's size and alignment are checked once, and every byte pattern is
+///   a valid `T`;
+/// - change a value after `read` returned it: the result is a private copy,
+///   never re-read from the shared memory (no double fetch), so what you
+///   validated is what you use;
+/// - make [`try_read`] or [`read_timeout`] hang.
+///
+/// [`read`]: SeqLock::read
+/// [`try_read`]: SeqLock::try_read
+/// [`read_timeout`]: SeqLock::read_timeout
+/// [`write`]: SeqLock::write
+/// [`update`]: SeqLock::update
+///
+/// # Layout
+///
+/// `#[repr(C)]`: the sequence counter at offset 0, then the data at
+/// [`DATA_OFFSET`](Self::DATA_OFFSET). The counter is a `u64` where the
+/// target has 64-bit atomics, and a `u32` otherwise. With a `u32`, a reader
+/// can be fooled only if it is descheduled between its two sequence loads for
+/// exactly a multiple of 2³¹ writes (about 20 seconds of back-to-back 10 ns
+/// writes); with a `u64` that would take centuries.
+///
+/// # `Send` and `Sync`
+///
+/// `SeqLock<T>` is `Send` and `Sync` when `T: Send`. `T: Sync` is not needed:
+/// readers never get a `&T` into the lock, only their own copy. Handing out
+/// copies of a `T: Copy + Send` in other threads is what `T: Send` already
+/// allows (copy it, then send the copy).
+///
+/// ```compile_fail
+/// fn assert_sync<S: Sync>() {}
+/// assert_sync::<bytewise::SeqLock<*const u8>>(); // raw pointers are not Send
+/// ```
+///
+/// # Padding
+///
+/// As for [`AtomicPerByte`]: on the portable path (Miri, sanitizers, targets
+/// without asm kernels) storing a `T` with padding bytes copies uninitialised
+/// bytes through `AtomicU8`, which is undefined behaviour there. Use `T`
+/// without padding: integers, arrays of them, `#[repr(C)]` structs without
+/// gaps, any `bytemuck::NoUninit` type.
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::SeqLock;
+/// use std::sync::Arc;
+///
+/// let position = Arc::new(SeqLock::new([0.0f64; 3]));
+/// let writer = {
+///     let position = Arc::clone(&position);
+///     std::thread::spawn(move || {
+///         for i in 1..=100 {
+///             let x = i as f64;
+///             position.write([x, 2.0 * x, 3.0 * x]);
+///         }
+///     })
+/// };
+/// for _ in 0..100 {
+///     let [x, y, z] = position.read(); // never a mix of two writes
+///     assert_eq!((y, z), (2.0 * x, 3.0 * x));
+/// }
+/// writer.join().unwrap();
+/// assert_eq!(position.read(), [100.0, 200.0, 300.0]);
+/// ```
+#[repr(C)]
+pub struct SeqLock<T> {
+    seq: AtomicSeq,
+    data: AtomicPerByte<T>,
+}
+
+impl<T> SeqLock<T> {
+    /// `size_of::<SeqLock<T>>()`: the number of bytes [`from_bytes`] needs.
+    ///
+    /// [`from_bytes`]: SeqLock::from_bytes
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::SeqLock;
+    /// assert_eq!(SeqLock::<[u64; 8]>::SIZE, 72); // an 8-byte counter, then the data
+    /// ```
+    pub const SIZE: usize = size_of::<Self>();
+
+    /// `align_of::<SeqLock<T>>()`: the alignment [`from_bytes`] needs (at
+    /// least the counter's).
+    ///
+    /// [`from_bytes`]: SeqLock::from_bytes
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::SeqLock;
+    /// assert!(SeqLock::<[u8; 3]>::ALIGN >= 4);
+    /// assert_eq!(SeqLock::<u128>::ALIGN, core::mem::align_of::<u128>().max(8));
+    /// ```
+    pub const ALIGN: usize = align_of::<Self>();
+
+    /// The offset of the data from the start of the lock. Bytes before it
+    /// hold the sequence counter (and padding up to `T`'s alignment).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::SeqLock;
+    /// assert_eq!(SeqLock::<[u64; 8]>::DATA_OFFSET, 8);
+    /// ```
+    pub const DATA_OFFSET: usize = offset_of!(Self, data);
+}
+
+impl<T: Copy> SeqLock<T> {
+    /// A lock holding `value`, with the sequence counter at 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::SeqLock;
+    ///
+    /// static CONFIG: SeqLock<[u32; 4]> = SeqLock::new([1, 2, 3, 4]);
+    /// assert_eq!(CONFIG.read(), [1, 2, 3, 4]);
+    /// ```
+    #[inline]
+    pub const fn new(value: T) -> Self {
+        SeqLock {
+            seq: AtomicSeq::new(0),
+            data: AtomicPerByte::new(value),
+        }
+    }
+
+    /// One read attempt into `out`: `Ok` if `out` now holds a consistent
+    /// copy, or the sequence number that made it fail (odd, or different
+    /// after the copy).
+    ///
+    /// Copying into the caller's `MaybeUninit` (rather than returning a `T`)
+    /// lets `read` return that very buffer, so the copy lands in the return
+    /// slot instead of being copied a second time.
+    #[inline(always)]
+    fn attempt_into(&self, out: &mut MaybeUninit<T>) -> Result<(), Seq> {
+        let s1 = self.seq.load(Acquire);
+        if s1 & 1 != 0 {
+            return Err(s1);
+        }
+        self.data.load_to(out, Acquire);
+        let s2 = self.seq.load(Relaxed);
+        if s1 != s2 {
+            return Err(s2);
+        }
+        Ok(())
+    }
+
+    /// One read attempt: the value, or the sequence number that made it fail.
+    #[inline]
+    fn attempt(&self) -> Result<T, Seq> {
+        let mut copy = MaybeUninit::<T>::uninit();
+        self.attempt_into(&mut copy)?;
+        // SAFETY: `attempt_into` succeeded; see `assume_consistent`.
+        Ok(unsafe { Self::assume_consistent(copy) })
+    }
+
+    /// Turns a copy that passed the sequence check into a `T`.
+    ///
+    /// # Safety
+    ///
+    /// Behavior is undefined if any of these is violated:
+    ///
+    /// - `copy` was filled by an `attempt_into` on `self` that returned `Ok`.
+    #[inline(always)]
+    unsafe fn assume_consistent(copy: MaybeUninit<T>) -> T {
+        // SAFETY: the check passed: `s1` was even and the counter still held
+        // `s1` after the copy, so no writer of this process overlapped the
+        // copy (type docs: a byte from a newer writer would force
+        // `s2 != s1`). Every byte therefore comes from the write that
+        // published `s1`, or from `new`: one complete `T`. Writers in other
+        // processes can only reach a `SeqLock` through `from_bytes`/`init_in`,
+        // which require `T: AnyBitPattern`, so any bytes they leave are a
+        // valid `T` too.
+        unsafe { copy.assume_init() }
+    }
+
+    /// A consistent snapshot of the value, waiting while a write runs.
+    ///
+    /// Retries while the copy overlaps a write, backing off with
+    /// `spin_loop` and then (with `std`) `yield_now`. Never returns a value
+    /// built from bytes of two different writes of this process. It does not
+    /// return while a writer holds the lock: if that writer may be stuck or
+    /// dead (another process), use [`try_read`](Self::try_read) or
+    /// [`read_timeout`](Self::read_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = bytewise::SeqLock::new((1u32, 2u32));
+    /// assert_eq!(lock.read(), (1, 2));
+    /// ```
+    #[inline]
+    pub fn read(&self) -> T {
+        let mut copy = MaybeUninit::<T>::uninit();
+        if self.attempt_into(&mut copy).is_err() {
+            self.read_slow(&mut copy);
+        }
+        // SAFETY: `attempt_into` or `read_slow` filled `copy` and the check
+        // passed.
+        unsafe { Self::assume_consistent(copy) }
+    }
+
+    /// Retries until an attempt into `out` passes the check.
+    #[cold]
+    #[inline(never)]
+    fn read_slow(&self, out: &mut MaybeUninit<T>) {
+        let mut backoff = Backoff::new();
+        loop {
+            // Wait for an even counter by polling it (plain loads, which do
+            // not disturb the writer's line more than the read itself), so
+            // that the next attempt starts as soon as the write is over
+            // instead of after a blind back-off.
+            while self.seq.load(Relaxed) & 1 != 0 {
+                backoff.snooze();
+            }
+            if self.attempt_into(out).is_ok() {
+                return;
+            }
+        }
+    }
+
+    /// One read attempt: the value, or `None` if a write was running or
+    /// overlapped the copy. Returns at once, whatever writers do.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = bytewise::SeqLock::new(7u64);
+    /// assert_eq!(lock.try_read(), Some(7)); // no writer: always succeeds
+    /// ```
+    #[inline]
+    pub fn try_read(&self) -> Option<T> {
+        self.attempt().ok()
+    }
+
+    /// Like [`read`](Self::read), but gives up after `timeout`.
+    ///
+    /// The first attempt is made before the clock is read, so a `timeout` of
+    /// zero still reads a quiet lock. On failure, [`ReadTimeout`] says whether
+    /// a writer held the lock without progress (`Stalled`: it may be stuck,
+    /// stopped or killed) or writers kept the value changing (`Contended`).
+    ///
+    /// # Errors
+    ///
+    /// [`ReadTimeout`] if no attempt succeeded within `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lock = bytewise::SeqLock::new([1u8; 16]);
+    /// assert_eq!(lock.read_timeout(Duration::from_millis(10)), Ok([1; 16]));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn read_timeout(&self, timeout: core::time::Duration) -> Result<T, ReadTimeout> {
+        use std::time::Instant;
+
+        let mut seen = match self.attempt() {
+            Ok(value) => return Ok(value),
+            Err(seq) => seq,
+        };
+        let start = Instant::now();
+        let mut since = start;
+        let mut attempts: u64 = 1;
+        let mut backoff = Backoff::new();
+        loop {
+            let now = Instant::now();
+            if now.duration_since(start) >= timeout {
+                return Err(if seen & 1 != 0 {
+                    ReadTimeout::Stalled {
+                        seq: widen(seen),
+                        unchanged_for: now.duration_since(since),
+                    }
+                } else {
+                    ReadTimeout::Contended { attempts }
+                });
+            }
+            backoff.snooze();
+            attempts += 1;
+            match self.attempt() {
+                Ok(value) => return Ok(value),
+                Err(seq) if seq != seen => {
+                    seen = seq;
+                    since = Instant::now();
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Takes the writer lock: moves `seq` from an even `s` to `s + 1` and
+    /// returns `s`.
+    #[inline]
+    fn lock(&self) -> Seq {
+        let mut s = self.seq.load(Relaxed);
+        let mut backoff = Backoff::new();
+        loop {
+            if s & 1 == 0 {
+                // Acquire: see the type docs (previous writer's data).
+                match self
+                    .seq
+                    .compare_exchange_weak(s, s.wrapping_add(1), Acquire, Relaxed)
+                {
+                    Ok(_) => return s,
+                    Err(current) => s = current,
+                }
+                if s & 1 == 0 {
+                    continue;
+                }
+            }
+            backoff.snooze();
+            s = self.seq.load(Relaxed);
+        }
+    }
+
+    /// Replaces the value. Concurrent writers are serialised: each write is
+    /// complete before the next one starts, and readers see either all of it
+    /// or none of it.
+    ///
+    /// Waits while another writer holds the lock (see *Across processes* in the type docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = bytewise::SeqLock::new([0u16; 4]);
+    /// lock.write([1, 2, 3, 4]);
+    /// assert_eq!(lock.read(), [1, 2, 3, 4]);
+    /// ```
+    #[inline]
+    pub fn write(&self, value: T) {
+        let s = self.lock();
+        // `Release` here is `fence(Release)` and then the byte-wise copy.
+        self.data.store(value, Release);
+        self.seq.store(s.wrapping_add(2), Release);
+    }
+
+    /// Replaces the value with `f(old)` under the writer lock, and returns
+    /// the new value.
+    ///
+    /// No other write can come between reading `old` and storing the result,
+    /// so concurrent `update`s never lose each other's changes. Readers wait
+    /// (or retry) while `f` runs, so keep it short. If `f` panics, the value
+    /// is left unchanged and the lock is released.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let counter = bytewise::SeqLock::new([0u64; 2]);
+    /// let new = counter.update(|[hits, misses]| [hits + 1, misses]);
+    /// assert_eq!(new, [1, 0]);
+    /// assert_eq!(counter.read(), [1, 0]);
+    /// ```
+    pub fn update(&self, f: impl FnOnce(T) -> T) -> T {
+        /// Puts `seq` back to its value before the lock if `f` unwinds; the
+        /// data is untouched then, so readers that saw that value stay right.
+        struct Abort<'a> {
+            seq: &'a AtomicSeq,
+            before: Seq,
+        }
+        impl Drop for Abort<'_> {
+            fn drop(&mut self) {
+                self.seq.store(self.before, Release);
+            }
+        }
+
+        let s = self.lock();
+        let abort = Abort {
+            seq: &self.seq,
+            before: s,
+        };
+        // Relaxed is enough: the CAS in `lock` acquired the previous writer's
+        // data, and no one else writes it while we hold the lock.
+        let old = self.data.load(Relaxed);
+        // SAFETY: we hold the writer lock, so the bytes are exactly what the
+        // last writer (or `new`) stored, a complete `T`; writers in other
+        // processes are limited to `T: AnyBitPattern` (see `attempt`).
+        let old = unsafe { old.assume_init() };
+        let new = f(old);
+        core::mem::forget(abort);
+        self.data.store(new, Release);
+        self.seq.store(s.wrapping_add(2), Release);
+        new
+    }
+
+    /// The value, through an exclusive borrow: no atomics, no waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut lock = bytewise::SeqLock::new(1u32);
+    /// *lock.get_mut() += 1;
+    /// assert_eq!(lock.read(), 2);
+    /// ```
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        // SAFETY: the data always holds a complete `T` when no write is
+        // running: `new` stores one, every write stores one, and an unwinding
+        // `update` leaves the old one. `&mut self` excludes running writes.
+        unsafe { self.data.get_mut().assume_init_mut() }
+    }
+
+    /// Consumes the lock and returns the value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = bytewise::SeqLock::new(*b"done");
+    /// assert_eq!(lock.into_inner(), *b"done");
+    /// ```
+    #[inline]
+    pub fn into_inner(self) -> T {
+        // SAFETY: as in `get_mut`; owning `self` excludes running writes.
+        unsafe { self.data.into_inner().assume_init() }
+    }
+}
+
+#[cfg(feature = "bytemuck")]
+impl<T: bytemuck::AnyBitPattern> SeqLock<T> {
+    /// Views the first [`SIZE`](Self::SIZE) bytes of `bytes` as a `SeqLock<T>`,
+    /// typically one that lives in memory shared with other processes.
+    ///
+    /// Nothing is read or written. If the region may hold garbage (a fresh
+    /// file, a lock whose writer died), set it up with
+    /// [`init_in`](Self::init_in) instead. `T: AnyBitPattern` because whoever
+    /// else writes the region may store any bytes; see the type docs for
+    /// what such a writer can and cannot do to a reader.
+    ///
+    /// Within this process, access the region only through the returned
+    /// lock while it is in use: its accesses (an atomic counter and byte-wise
+    /// atomic data) must not race with other accesses of different sizes.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Misaligned`] if `bytes` does not start at a multiple of
+    ///   [`ALIGN`](Self::ALIGN);
+    /// - [`Error::OutOfBounds`] (`offset` 0, `len` [`SIZE`](Self::SIZE)) if
+    ///   `bytes` is shorter than [`SIZE`](Self::SIZE).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, Error, SeqLock};
+    ///
+    /// let mut backing = [0u64; 16]; // 8-aligned, zeroed: an unlocked [u64; 8] lock
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    ///
+    /// let lock = SeqLock::<[u64; 8]>::from_bytes(region)?;
+    /// lock.write([5; 8]);
+    /// let again = SeqLock::<[u64; 8]>::from_bytes(region)?; // e.g. in another process
+    /// assert_eq!(again.read(), [5; 8]);
+    ///
+    /// assert!(matches!(SeqLock::<[u64; 8]>::from_bytes(region.get(1..).unwrap()),
+    ///                  Err(Error::Misaligned { align: 8, .. })));
+    /// assert!(matches!(SeqLock::<[u64; 8]>::from_bytes(region.get(..64).unwrap()),
+    ///                  Err(Error::OutOfBounds { offset: 0, len: 72, size: 64 })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn from_bytes(bytes: &AtomicBytes) -> Result<&Self, Error> {
+        let addr = bytes.as_ptr().addr();
+        if addr % Self::ALIGN != 0 {
+            return Err(Error::Misaligned {
+                addr,
+                align: Self::ALIGN,
+            });
+        }
+        Error::check_range(0, Self::SIZE, bytes.len())?;
+        // SAFETY:
+        // - the pointer is aligned for `Self` and the region holds at least
+        //   `size_of::<Self>()` bytes (both checked above), valid and borrowed
+        //   for the returned lifetime;
+        // - every byte of `AtomicBytes` is an `AtomicU8`, i.e. inside an
+        //   `UnsafeCell`, and `Self` only accesses its bytes through
+        //   `AtomicSeq` and `AtomicPerByte` (interior mutability), so a shared
+        //   `&Self` to them is allowed while other references write them;
+        // - every bit pattern is valid for `Self`: the counter is an integer
+        //   and the data is a `MaybeUninit<T>` that is only assumed init when
+        //   `T: AnyBitPattern` (any initialized bytes are a valid `T`);
+        // - same-process accesses of other sizes are excluded by the
+        //   documented usage rule above; other processes are outside the
+        //   abstract machine.
+        Ok(unsafe { &*bytes.as_ptr().cast::<Self>() })
+    }
+
+    /// Like [`from_bytes`](Self::from_bytes), and stores `value` as a write
+    /// would, whatever the region held before.
+    ///
+    /// This is how a region is set up before it is shared, and how a lock is
+    /// recovered after its writer died holding it: the counter moves on to
+    /// the next even value (it never goes back, so readers of the old value
+    /// retry). Unlike [`write`](Self::write) it does not wait for the lock,
+    /// so it must not run while another writer may be writing: the two writes
+    /// could then mix (still no undefined behaviour, as every byte pattern is
+    /// a valid `T`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`from_bytes`](Self::from_bytes); nothing is written then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, SeqLock};
+    ///
+    /// let mut backing = [u64::MAX; 4]; // garbage: the counter is odd ("locked")
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// assert_eq!(SeqLock::<[u32; 2]>::from_bytes(region)?.try_read(), None);
+    ///
+    /// let lock = SeqLock::init_in(region, [7u32, 8])?;
+    /// assert_eq!(lock.try_read(), Some([7, 8]));
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    pub fn init_in(bytes: &AtomicBytes, value: T) -> Result<&Self, Error> {
+        let lock = Self::from_bytes(bytes)?;
+        let odd = lock.seq.load(Relaxed) | 1;
+        lock.seq.store(odd, Relaxed);
+        lock.data.store(value, Release);
+        lock.seq.store(odd.wrapping_add(1), Release);
+        Ok(lock)
+    }
+}
+
+impl<T: Copy + fmt::Debug> fmt::Debug for SeqLock<T> {
+    /// Shows the value from one [`try_read`](SeqLock::try_read), or
+    /// `<locked>` if a write was running; it never waits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("SeqLock");
+        match self.try_read() {
+            Some(value) => d.field("value", &value),
+            None => d.field("value", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+impl<T: Copy + Default> Default for SeqLock<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T: Copy> From<T> for SeqLock<T> {
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
+/// Why [`SeqLock::read_timeout`] gave up.
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::{AtomicBytes, ReadTimeout, SeqLock};
+/// use std::time::Duration;
+///
+/// // A counter left odd, as by a writer that died in the middle of a write.
+/// let mut backing = [1u64, 0];
+/// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+/// let lock = SeqLock::<u64>::from_bytes(region)?;
+/// match lock.read_timeout(Duration::from_millis(5)) {
+///     Err(ReadTimeout::Stalled { seq, .. }) => assert_eq!(seq, 1),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), bytewise::Error>(())
+/// ```
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReadTimeout {
+    /// At the deadline a writer held the lock (the counter was odd), and the
+    /// counter had not moved for `unchanged_for`: the writer is stuck,
+    /// stopped or dead, or takes longer than the timeout.
+    Stalled {
+        /// The odd sequence number the writer left.
+        seq: u64,
+        /// How long the counter had kept that value, as far as the reader saw.
+        unchanged_for: core::time::Duration,
+    },
+    /// The counter was even at the deadline: writers are making progress,
+    /// but every attempt overlapped a write.
+    Contended {
+        /// How many read attempts were made.
+        attempts: u64,
+    },
+}
+
+#[cfg(feature = "std")]
+impl fmt::Display for ReadTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ReadTimeout::Stalled { seq, unchanged_for } => write!(
+                f,
+                "seqlock read timed out: a writer holds the lock (sequence {seq}) without progress for {unchanged_for:?}"
+            ),
+            ReadTimeout::Contended { attempts } => {
+                write!(
+                    f,
+                    "seqlock read timed out: {attempts} attempts all overlapped a write"
+                )
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl core::error::Error for ReadTimeout {}
+
+/// The sequence number as a `u64`, whatever its width on this target.
+#[cfg(feature = "std")]
+#[inline]
+fn widen(seq: Seq) -> u64 {
+    #[cfg(target_has_atomic = "64")]
+    return seq;
+    #[cfg(not(target_has_atomic = "64"))]
+    return u64::from(seq);
+}
+
+/// Back-off for readers and writers that found a write running: the first
+/// `SPINS` calls are one `spin_loop` hint each (so that a poll of the
+/// counter follows every hint and a short write is noticed at once); after
+/// that each call yields the thread with `std` (so that a descheduled writer
+/// on a busy machine gets the CPU back), or spins `SPINS` hints without it.
+struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    const SPINS: u32 = 64;
+
+    #[inline]
+    fn new() -> Self {
+        Backoff { step: 0 }
+    }
+
+    #[inline]
+    fn snooze(&mut self) {
+        if self.step < Self::SPINS {
+            core::hint::spin_loop();
+            self.step += 1;
+        } else {
+            #[cfg(feature = "std")]
+            std::thread::yield_now();
+            #[cfg(not(feature = "std"))]
+            for _ in 0..Self::SPINS {
+                core::hint::spin_loop();
+            }
+        }
+    }
+}

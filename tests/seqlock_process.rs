@@ -1,0 +1,353 @@
+//! `SeqLock` across processes: a child process writes a `SeqLock<Header>` in a
+//! shared mapping while this process reads it; then the child is killed
+//! while it holds the lock, and `read_timeout` reports the stall instead of
+//! hanging.
+//!
+//! The child is this test binary run again (`current_exe()`), restricted to
+//! the test `child_process` with an environment variable that gives it its
+//! role. Without that variable `child_process` does nothing.
+//!
+//! The mapping is made in one place, [`Region`], so that it can move to the
+//! crate's `SharedMemory` without touching the tests.
+#![cfg(all(target_os = "linux", not(miri), feature = "std", feature = "bytemuck"))]
+
+use core::time::Duration;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use bytemuck::{Pod, Zeroable};
+use bytewise::{AtomicBytes, ReadTimeout, SeqLock};
+
+/// The child's role: `protocol` (write with the lock, then hang holding it)
+/// or `raw` (store the data without the protocol: the negative control).
+const ROLE_ENV: &str = "BYTEWISE_SEQLOCK_CHILD_ROLE";
+/// The inherited descriptor of the shared region.
+const FD_ENV: &str = "BYTEWISE_SEQLOCK_CHILD_FD";
+
+// ---------------------------------------------------------------------------
+// The shared region (memfd + MAP_SHARED). Everything about how the memory is
+// made and handed to the child is here.
+// ---------------------------------------------------------------------------
+
+/// A `MAP_SHARED` mapping of a memfd.
+struct Region {
+    fd: OwnedFd,
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Region {
+    /// A new zeroed region of `len` bytes.
+    fn create(len: usize) -> Region {
+        let fd = rustix::fs::memfd_create("bytewise-seqlock-test", rustix::fs::MemfdFlags::CLOEXEC)
+            .expect("memfd_create");
+        rustix::fs::ftruncate(&fd, len as u64).expect("ftruncate");
+        Region::map(fd, len)
+    }
+
+    /// The region a parent passed to this process with [`Region::pass_to`].
+    fn inherited(len: usize) -> Region {
+        let raw: i32 = std::env::var(FD_ENV)
+            .expect("no fd passed")
+            .parse()
+            .expect("bad fd");
+        // SAFETY: the parent passed this descriptor, open in this process
+        // and owned by nobody else here, in `FD_ENV`.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        Region::map(fd, len)
+    }
+
+    fn map(fd: OwnedFd, len: usize) -> Region {
+        use rustix::mm::{MapFlags, ProtFlags, mmap};
+        // SAFETY: a fresh shared mapping chosen by the kernel (null hint) of
+        // an object at least `len` bytes long; it aliases no Rust object.
+        let ptr = unsafe {
+            mmap(
+                core::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                &fd,
+                0,
+            )
+        }
+        .expect("mmap");
+        Region {
+            fd,
+            ptr: ptr.cast(),
+            len,
+        }
+    }
+
+    /// Makes the region's descriptor inheritable by `cmd` (a duplicate
+    /// without `FD_CLOEXEC`) and names it in the child's environment. Keep
+    /// the returned descriptor until the child has been spawned.
+    fn pass_to(&self, cmd: &mut Command) -> OwnedFd {
+        let inheritable = rustix::io::dup(self.fd.as_fd()).expect("dup");
+        cmd.env(FD_ENV, inheritable.as_raw_fd().to_string());
+        inheritable
+    }
+
+    fn bytes(&self) -> &AtomicBytes {
+        // SAFETY:
+        // - `ptr` is a live read-write mapping of `len` bytes until `drop`;
+        // - in this process the mapping is only accessed through this view
+        //   (byte-wise atomic operations and the `SeqLock` built on it);
+        //   the other process may write it in any way.
+        unsafe { AtomicBytes::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` are exactly the mapping made in `map`, and no
+        // view of it outlives `self` (`bytes` borrows `self`).
+        unsafe { rustix::mm::munmap(self.ptr.cast(), self.len) }.expect("munmap");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What is shared
+// ---------------------------------------------------------------------------
+
+/// A 256-byte record whose every field is derived from `serial`, so that a
+/// mix of two records is always detectable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
+#[repr(C)]
+struct Header {
+    serial: u64,
+    words: [u64; 30],
+    check: u64,
+}
+
+impl Header {
+    fn new(serial: u64) -> Header {
+        let mut words = [0; 30];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = serial.wrapping_mul(i as u64 + 3) ^ 0x5555_5555_5555_5555;
+        }
+        Header {
+            serial,
+            words,
+            check: !serial,
+        }
+    }
+
+    fn is_whole(&self) -> bool {
+        *self == Header::new(self.serial)
+    }
+}
+
+type Lock = SeqLock<Header>;
+
+/// The region: the lock at 0, control bytes at `CONTROL`.
+const LEN: usize = 8192;
+const CONTROL: usize = 4096;
+/// Control byte set by the parent: stop writing.
+const STOP: usize = CONTROL;
+/// Control byte set by the child: it now holds the lock and will not let go.
+const HOLDING: usize = CONTROL + 1;
+/// A child never outlives this, even if its parent dies.
+const CHILD_LIFETIME: Duration = Duration::from_secs(120);
+
+fn flag(bytes: &AtomicBytes, at: usize) -> bool {
+    bytes.as_atomics()[at].load(core::sync::atomic::Ordering::Acquire) != 0
+}
+
+fn set_flag(bytes: &AtomicBytes, at: usize) {
+    bytes.as_atomics()[at].store(1, core::sync::atomic::Ordering::Release);
+}
+
+/// Kills and reaps the child when the test ends, however it ends.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_child(region: &Region, role: &str) -> ChildGuard {
+    let mut cmd = Command::new(std::env::current_exe().expect("current_exe"));
+    cmd.args([
+        "--exact",
+        "child_process",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(ROLE_ENV, role)
+    .stdin(Stdio::null());
+    let fd = region.pass_to(&mut cmd);
+    let child = cmd.spawn().expect("spawn child");
+    drop(fd);
+    ChildGuard(child)
+}
+
+fn wait_for(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The child
+// ---------------------------------------------------------------------------
+
+/// The child process's body; a no-op unless run by a test below.
+#[test]
+fn child_process() {
+    let Ok(role) = std::env::var(ROLE_ENV) else {
+        return;
+    };
+    let region = Region::inherited(LEN);
+    let bytes = region.bytes();
+    let born = Instant::now();
+    let lock = Lock::from_bytes(bytes).expect("lock in region");
+    let mut serial = 0u64;
+    while !flag(bytes, STOP) && born.elapsed() < CHILD_LIFETIME {
+        serial += 1;
+        match role.as_str() {
+            "protocol" => lock.write(Header::new(serial)),
+            "raw" => bytes
+                .write_obj(Lock::DATA_OFFSET, &Header::new(serial))
+                .unwrap(),
+            other => panic!("unknown role {other}"),
+        }
+        // A short, varying pause, so that reads also start at every
+        // distance from the next write instead of only succeeding when
+        // this process is descheduled.
+        for _ in 0..serial % 16 {
+            core::hint::spin_loop();
+        }
+    }
+    if role == "protocol" {
+        // Take the lock and never let go: the sequence stays odd until the
+        // parent kills this process.
+        lock.update(|_| {
+            set_flag(bytes, HOLDING);
+            while born.elapsed() < CHILD_LIFETIME {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::process::exit(3)
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The parent
+// ---------------------------------------------------------------------------
+
+/// The child writes with the protocol while we read: every value is whole
+/// and serials never go back. Then the child takes the lock and is killed:
+/// `try_read` and `read_timeout` return promptly, `init_in` recovers.
+#[test]
+fn reader_sees_whole_values_and_survives_a_killed_writer() {
+    let region = Region::create(LEN);
+    let bytes = region.bytes();
+    let lock = Lock::init_in(bytes, Header::new(0)).unwrap();
+    let mut child = spawn_child(&region, "protocol");
+
+    // Phase 1: read while the child writes.
+    let start = Instant::now();
+    let (mut reads, mut refused, mut changes, mut last) = (0u64, 0u64, 0u64, 0u64);
+    while changes < 1000 || start.elapsed() < Duration::from_millis(500) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "too few changes seen: {changes}"
+        );
+        let h = if reads % 2 == 0 {
+            match lock.try_read() {
+                Some(h) => h,
+                None => {
+                    refused += 1;
+                    continue;
+                }
+            }
+        } else {
+            lock.read_timeout(Duration::from_secs(10))
+                .expect("a live writer stalled")
+        };
+        reads += 1;
+        assert!(h.is_whole(), "torn value across processes: {h:?}");
+        assert!(
+            h.serial >= last,
+            "serial went back from {last} to {}",
+            h.serial
+        );
+        if h.serial != last {
+            changes += 1;
+            last = h.serial;
+        }
+    }
+    eprintln!("cross-process: {reads} whole reads, {refused} refused, {changes} changes");
+
+    // Phase 2: the child takes the lock and hangs; then it is killed.
+    set_flag(bytes, STOP);
+    wait_for(
+        "the child to take the lock",
+        Duration::from_secs(30),
+        || flag(bytes, HOLDING),
+    );
+    assert_eq!(lock.try_read(), None);
+    assert!(matches!(
+        lock.read_timeout(Duration::from_millis(20)),
+        Err(ReadTimeout::Stalled { .. })
+    ));
+    child.0.kill().unwrap();
+    let status = child.0.wait().unwrap();
+    assert!(!status.success());
+
+    let timeout = Duration::from_millis(100);
+    let t0 = Instant::now();
+    let err = lock.read_timeout(timeout).unwrap_err();
+    let took = t0.elapsed();
+    match err {
+        ReadTimeout::Stalled { seq, .. } => assert_eq!(seq % 2, 1),
+        other => panic!("expected Stalled, got {other:?}"),
+    }
+    assert!(
+        took >= timeout && took < timeout + Duration::from_secs(2),
+        "{took:?}"
+    );
+    assert_eq!(lock.try_read(), None);
+    eprintln!("killed writer: read_timeout({timeout:?}) -> {err} after {took:?}");
+
+    // Recovery: whoever knows the writer is dead re-initialises the lock.
+    let lock = Lock::init_in(bytes, Header::new(u64::MAX)).unwrap();
+    assert_eq!(lock.try_read(), Some(Header::new(u64::MAX)));
+}
+
+/// Negative control: a child that stores the data without the protocol
+/// (the counter stays even) makes the same reader return torn values, and
+/// the same check catches them. This is also what a hostile writer can do.
+#[test]
+fn a_writer_without_the_protocol_is_caught() {
+    let region = Region::create(LEN);
+    let bytes = region.bytes();
+    let lock = Lock::init_in(bytes, Header::new(0)).unwrap();
+    let _child = spawn_child(&region, "raw");
+
+    let start = Instant::now();
+    let mut reads = 0u64;
+    let torn = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no torn value seen in {reads} reads: the check cannot fail"
+        );
+        let h = lock.try_read().expect("the counter never moves");
+        reads += 1;
+        if !h.is_whole() {
+            break h;
+        }
+    };
+    set_flag(bytes, STOP);
+    eprintln!(
+        "no protocol: torn value after {reads} reads, {:?} (serial {})",
+        start.elapsed(),
+        torn.serial
+    );
+}
