@@ -7,9 +7,10 @@
 //! the test `child_process` with an environment variable that gives it its
 //! role. Without that variable `child_process` does nothing.
 //!
-//! The mapping is made in one place, [`Region`], so that it can move to the
-//! crate's `SharedMemory` without touching the tests.
+//! The mapping is the crate's `SharedMemory`, wrapped in [`Region`].
 #![cfg(all(target_os = "linux", not(miri), feature = "std", feature = "bytemuck"))]
+
+mod common;
 
 use core::time::Duration;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
@@ -17,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use bytemuck::{Pod, Zeroable};
-use bytewise::{AtomicBytes, ReadTimeout, SeqLock};
+use bytewise::{AtomicBytes, ReadTimeout, SeqLock, SharedMemory};
 
 /// The child's role: `protocol` (write with the lock, then hang holding it)
 /// or `raw` (store the data without the protocol: the negative control).
@@ -30,20 +31,13 @@ const FD_ENV: &str = "BYTEWISE_SEQLOCK_CHILD_FD";
 // made and handed to the child is here.
 // ---------------------------------------------------------------------------
 
-/// A `MAP_SHARED` mapping of a memfd.
-struct Region {
-    fd: OwnedFd,
-    ptr: *mut u8,
-    len: usize,
-}
+/// The shared region: the crate's `SharedMemory` (a sealed memfd).
+struct Region(SharedMemory);
 
 impl Region {
     /// A new zeroed region of `len` bytes.
     fn create(len: usize) -> Region {
-        let fd = rustix::fs::memfd_create("bytewise-seqlock-test", rustix::fs::MemfdFlags::CLOEXEC)
-            .expect("memfd_create");
-        rustix::fs::ftruncate(&fd, len as u64).expect("ftruncate");
-        Region::map(fd, len)
+        Region(SharedMemory::create(len).expect("SharedMemory::create"))
     }
 
     /// The region a parent passed to this process with [`Region::pass_to`].
@@ -55,55 +49,22 @@ impl Region {
         // SAFETY: the parent passed this descriptor, open in this process
         // and owned by nobody else here, in `FD_ENV`.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        Region::map(fd, len)
-    }
-
-    fn map(fd: OwnedFd, len: usize) -> Region {
-        use rustix::mm::{MapFlags, ProtFlags, mmap};
-        // SAFETY: a fresh shared mapping chosen by the kernel (null hint) of
-        // an object at least `len` bytes long; it aliases no Rust object.
-        let ptr = unsafe {
-            mmap(
-                core::ptr::null_mut(),
-                len,
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::SHARED,
-                &fd,
-                0,
-            )
-        }
-        .expect("mmap");
-        Region {
-            fd,
-            ptr: ptr.cast(),
-            len,
-        }
+        let shm = SharedMemory::from_fd(fd).expect("SharedMemory::from_fd");
+        assert_eq!(shm.len(), len, "inherited region has the wrong size");
+        Region(shm)
     }
 
     /// Makes the region's descriptor inheritable by `cmd` (a duplicate
     /// without `FD_CLOEXEC`) and names it in the child's environment. Keep
     /// the returned descriptor until the child has been spawned.
     fn pass_to(&self, cmd: &mut Command) -> OwnedFd {
-        let inheritable = rustix::io::dup(self.fd.as_fd()).expect("dup");
+        let inheritable = rustix::io::dup(self.0.as_fd()).expect("dup");
         cmd.env(FD_ENV, inheritable.as_raw_fd().to_string());
         inheritable
     }
 
     fn bytes(&self) -> &AtomicBytes {
-        // SAFETY:
-        // - `ptr` is a live read-write mapping of `len` bytes until `drop`;
-        // - in this process the mapping is only accessed through this view
-        //   (byte-wise atomic operations and the `SeqLock` built on it);
-        //   the other process may write it in any way.
-        unsafe { AtomicBytes::from_raw_parts(self.ptr, self.len) }
-    }
-}
-
-impl Drop for Region {
-    fn drop(&mut self) {
-        // SAFETY: `ptr`/`len` are exactly the mapping made in `map`, and no
-        // view of it outlives `self` (`bytes` borrows `self`).
-        unsafe { rustix::mm::munmap(self.ptr.cast(), self.len) }.expect("munmap");
+        &self.0
     }
 }
 
@@ -170,7 +131,7 @@ impl Drop for ChildGuard {
 }
 
 fn spawn_child(region: &Region, role: &str) -> ChildGuard {
-    let mut cmd = Command::new(std::env::current_exe().expect("current_exe"));
+    let mut cmd = common::self_command();
     cmd.args([
         "--exact",
         "child_process",

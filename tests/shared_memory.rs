@@ -6,13 +6,15 @@
 //! need none of these, are Miri-tested in their own files.
 #![cfg(all(feature = "std", feature = "bytemuck", unix))]
 
+mod common;
+
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering as StdOrdering};
 use std::fs::File;
 use std::io::ErrorKind;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use bytewise::{Ordering, SharedMemory};
 
@@ -83,32 +85,6 @@ fn child_writes_through_from_fd() {
     shm.write_obj(DONE, &DONE_MAGIC).unwrap();
 }
 
-/// A command that runs this test binary again.
-///
-/// Under a cross-test runner exported as `CARGO_TARGET_<TRIPLE>_RUNNER` for
-/// this architecture (`ci/cross.sh` runs the aarch64 build under
-/// `qemu-aarch64` that way), the binary cannot be executed directly unless
-/// the host has `binfmt_misc` set up, so the child goes through the runner
-/// too.
-fn self_command() -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let arch = std::env::consts::ARCH.to_uppercase();
-    let runner = std::env::vars()
-        .find(|(k, _)| {
-            k.starts_with("CARGO_TARGET_") && k.ends_with("_RUNNER") && k.contains(&arch)
-        })
-        .map(|(_, v)| v.split_whitespace().map(String::from).collect::<Vec<_>>())
-        .filter(|words| !words.is_empty());
-    match runner {
-        Some(words) => {
-            let mut cmd = Command::new(&words[0]);
-            cmd.args(&words[1..]).arg(exe);
-            cmd
-        }
-        None => Command::new(exe),
-    }
-}
-
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot mmap or spawn processes")]
 fn a_child_process_writes_through_from_fd() {
@@ -119,7 +95,7 @@ fn a_child_process_writes_through_from_fd() {
     // A duplicate without FD_CLOEXEC survives the exec into the child.
     let inherit = rustix::io::dup(&shm).unwrap();
     rustix::io::fcntl_setfd(&inherit, rustix::io::FdFlags::empty()).unwrap();
-    let status_child = self_command()
+    let status_child = common::self_command()
         .args([
             "--exact",
             "child_writes_through_from_fd",

@@ -44,3 +44,31 @@ impl Aligned {
 pub fn pattern(seed: usize, i: usize) -> u8 {
     (i.wrapping_mul(31).wrapping_add(seed.wrapping_mul(7)) ^ (i >> 8)) as u8 | 1
 }
+
+/// A command that runs this test binary again, for tests that need a second
+/// process.
+///
+/// Under a cross-test runner exported as `CARGO_TARGET_<TRIPLE>_RUNNER` for
+/// this architecture (`ci/cross.sh` runs the aarch64 build under
+/// `qemu-aarch64` that way), the binary cannot be executed directly unless
+/// the host has `binfmt_misc` set up, so the child goes through the runner
+/// too.
+pub fn self_command() -> std::process::Command {
+    use std::process::Command;
+    let exe = std::env::current_exe().unwrap();
+    let arch = std::env::consts::ARCH.to_uppercase();
+    let runner = std::env::vars()
+        .find(|(k, _)| {
+            k.starts_with("CARGO_TARGET_") && k.ends_with("_RUNNER") && k.contains(&arch)
+        })
+        .map(|(_, v)| v.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .filter(|words| !words.is_empty());
+    match runner {
+        Some(words) => {
+            let mut cmd = Command::new(&words[0]);
+            cmd.args(&words[1..]).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    }
+}
