@@ -247,7 +247,10 @@ impl AtomicBytes {
         assert_len(self.len(), src.len());
         let (s, d) = (src.as_ptr().addr(), self.as_ptr().addr());
         let disjoint = self.is_empty() || s + src.len() <= d || d + self.len() <= s;
-        assert!(disjoint, "AtomicBytes::copy_from: source and destination overlap");
+        assert!(
+            disjoint,
+            "AtomicBytes::copy_from: source and destination overlap"
+        );
         // SAFETY: both views are valid for `len` bytes, accessed only
         // atomically in this process, and do not overlap (checked above).
         unsafe { crate::copy(src.as_ptr(), self.as_ptr(), self.len(), order) }
@@ -328,7 +331,12 @@ impl AtomicBytes {
         //   range is inside the view, which is valid and atomically accessed;
         // - `dst` is an exclusive borrow: private, valid, non-overlapping.
         unsafe {
-            crate::load(self.as_ptr().wrapping_add(offset), dst.as_mut_ptr(), dst.len(), Ordering::Relaxed);
+            crate::load(
+                self.as_ptr().wrapping_add(offset),
+                dst.as_mut_ptr(),
+                dst.len(),
+                Ordering::Relaxed,
+            );
         }
         Ok(())
     }
@@ -360,7 +368,12 @@ impl AtomicBytes {
         // - `src` is initialized, not written concurrently, and cannot overlap
         //   the view (see `store`).
         unsafe {
-            crate::store(src.as_ptr(), self.as_ptr().wrapping_add(offset), src.len(), Ordering::Relaxed);
+            crate::store(
+                src.as_ptr(),
+                self.as_ptr().wrapping_add(offset),
+                src.len(),
+                Ordering::Relaxed,
+            );
         }
         Ok(())
     }
@@ -477,7 +490,12 @@ impl AtomicBytes {
         //   the view, valid and atomically accessed;
         // - `out` is a private local of `size` bytes and cannot overlap.
         unsafe {
-            crate::load(self.as_ptr().wrapping_add(offset), out.as_mut_ptr().cast(), size, Ordering::Relaxed);
+            crate::load(
+                self.as_ptr().wrapping_add(offset),
+                out.as_mut_ptr().cast(),
+                size,
+                Ordering::Relaxed,
+            );
         }
         // SAFETY: `load` initialized all `size` bytes of `out`, and the caller
         // guarantees any initialized byte pattern is a valid `T`.

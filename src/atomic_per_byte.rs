@@ -62,7 +62,9 @@ impl<T> AtomicPerByte<T> {
     /// ```
     #[inline]
     pub const fn new(value: T) -> Self {
-        AtomicPerByte { inner: UnsafeCell::new(MaybeUninit::new(value)) }
+        AtomicPerByte {
+            inner: UnsafeCell::new(MaybeUninit::new(value)),
+        }
     }
 
     /// A cell with uninitialised contents.
@@ -79,7 +81,9 @@ impl<T> AtomicPerByte<T> {
     /// ```
     #[inline]
     pub const fn uninit() -> Self {
-        AtomicPerByte { inner: UnsafeCell::new(MaybeUninit::uninit()) }
+        AtomicPerByte {
+            inner: UnsafeCell::new(MaybeUninit::uninit()),
+        }
     }
 
     /// Loads the value byte-wise atomically.
@@ -151,7 +155,12 @@ impl<T> AtomicPerByte<T> {
         // - `dst` is an exclusive borrow of `size_of::<T>()` bytes: private,
         //   valid, and disjoint from `self`.
         unsafe {
-            crate::load(self.inner.get().cast(), dst.as_mut_ptr().cast(), size_of::<T>(), order);
+            crate::load(
+                self.inner.get().cast(),
+                dst.as_mut_ptr().cast(),
+                size_of::<T>(),
+                order,
+            );
         }
     }
 
@@ -184,7 +193,12 @@ impl<T> AtomicPerByte<T> {
         // - initialisation of `src` is documented as the caller's duty on the
         //   portable path, and the asm path copies bytes as the machine does.
         unsafe {
-            crate::store(src.as_ptr().cast(), self.inner.get().cast(), size_of::<T>(), order);
+            crate::store(
+                src.as_ptr().cast(),
+                self.inner.get().cast(),
+                size_of::<T>(),
+                order,
+            );
         }
     }
 
@@ -208,7 +222,11 @@ impl<T> AtomicPerByte<T> {
     /// ```
     #[track_caller]
     pub fn load_to_slice(this: &[Self], dst: &mut [MaybeUninit<T>], order: Ordering) {
-        assert_eq!(this.len(), dst.len(), "AtomicPerByte::load_to_slice: slice lengths differ");
+        assert_eq!(
+            this.len(),
+            dst.len(),
+            "AtomicPerByte::load_to_slice: slice lengths differ"
+        );
         // SAFETY:
         // - `[AtomicPerByte<T>]` has the layout of `[T]` (`repr(transparent)`
         //   over `UnsafeCell<MaybeUninit<T>>`), so `this` is
@@ -243,7 +261,11 @@ impl<T> AtomicPerByte<T> {
     /// ```
     #[track_caller]
     pub fn store_from_slice(this: &[Self], src: &[MaybeUninit<T>], order: Ordering) {
-        assert_eq!(this.len(), src.len(), "AtomicPerByte::store_from_slice: slice lengths differ");
+        assert_eq!(
+            this.len(),
+            src.len(),
+            "AtomicPerByte::store_from_slice: slice lengths differ"
+        );
         // SAFETY:
         // - `src` is `size_of_val(src)` bytes nobody writes concurrently,
         //   disjoint from the interior-mutable `this`;

@@ -1,7 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
-#![cfg_attr(test, allow(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::undocumented_unsafe_blocks,
+        clippy::multiple_unsafe_ops_per_block
+    )
+)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

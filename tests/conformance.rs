@@ -47,7 +47,12 @@ fn check(kernel: &Kernel, op: Op, len: usize, src_off: usize, dst_off: usize) {
         }
     }
     let out = dst.bytes();
-    let ctx = || format!("kernel {} {op:?} len {len} src+{src_off} dst+{dst_off}", kernel.name);
+    let ctx = || {
+        format!(
+            "kernel {} {op:?} len {len} src+{src_off} dst+{dst_off}",
+            kernel.name
+        )
+    };
     let expect_at = |i: usize| {
         if (d..d + len).contains(&i) {
             match op {
@@ -68,9 +73,18 @@ fn check(kernel: &Kernel, op: Op, len: usize, src_off: usize, dst_off: usize) {
         && out[d + len..].iter().all(|&b| b == GUARD_BYTE);
     if !(inside_ok && guards_ok) {
         let i = (0..out.len()).find(|&i| out[i] != expect_at(i)).unwrap();
-        panic!("{}: byte {i} is {:#04x}, expected {:#04x}", ctx(), out[i], expect_at(i));
+        panic!(
+            "{}: byte {i} is {:#04x}, expected {:#04x}",
+            ctx(),
+            out[i],
+            expect_at(i)
+        );
     }
-    assert!(src.bytes() == &src_before[..], "{}: the source changed", ctx());
+    assert!(
+        src.bytes() == &src_before[..],
+        "{}: the source changed",
+        ctx()
+    );
 }
 
 /// Lengths whose every misalignment pair is checked.
@@ -85,7 +99,16 @@ fn lengths() -> Vec<usize> {
         v
     } else {
         let mut v: Vec<usize> = (0..=1024).collect();
-        v.extend([4095, 4096, 4097, 8191, 32768 + 3, 65537, (1 << 20) + 5, (4 << 20) + 1]);
+        v.extend([
+            4095,
+            4096,
+            4097,
+            8191,
+            32768 + 3,
+            65537,
+            (1 << 20) + 5,
+            (4 << 20) + 1,
+        ]);
         v
     }
 }
@@ -97,7 +120,9 @@ fn misalignments(len: usize) -> Vec<(usize, usize)> {
     } else if len <= 1024 {
         // Every source misalignment, every destination misalignment, and a
         // diagonal that moves both.
-        (0..n).flat_map(|k| [(k, 0), (0, k), (k, (k * 7) % n)]).collect()
+        (0..n)
+            .flat_map(|k| [(k, 0), (0, k), (k, (k * 7) % n)])
+            .collect()
     } else {
         vec![(0, 0), (3, 0), (0, 5), (1, 63), (17, 33), (63, 1)]
     }
@@ -173,7 +198,11 @@ fn negative_control_short_copy_is_caught() {
         unsafe { bytewise::load(src, dst, len.saturating_sub(1), bytewise::Ordering::Relaxed) }
     }
     let portable = __kernels::all().get("portable").unwrap();
-    let broken = Kernel { name: "short", load: short_load, ..portable };
+    let broken = Kernel {
+        name: "short",
+        load: short_load,
+        ..portable
+    };
     for len in 0..8 {
         check(&broken, Op::Load, len, 0, 0);
     }
@@ -193,6 +222,10 @@ fn negative_control_overrun_is_caught() {
         unsafe { bytewise::fill(dst, byte, len + 1, bytewise::Ordering::Relaxed) }
     }
     let portable = __kernels::all().get("portable").unwrap();
-    let broken = Kernel { name: "long", fill: long_fill, ..portable };
+    let broken = Kernel {
+        name: "long",
+        fill: long_fill,
+        ..portable
+    };
     check(&broken, Op::Fill, 5, 0, 0);
 }

@@ -77,7 +77,9 @@ pub struct Kernel {
 
 impl core::fmt::Debug for Kernel {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Kernel").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Kernel")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -111,7 +113,10 @@ pub(crate) mod alloc_free {
 
     impl KernelList {
         pub(crate) const fn new() -> Self {
-            KernelList { items: [None; CAP], len: 0 }
+            KernelList {
+                items: [None; CAP],
+                len: 0,
+            }
         }
 
         /// Appends `kernel`; panics if the list is full (a build error in

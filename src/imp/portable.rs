@@ -27,7 +27,13 @@ use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use super::Kernel;
 
 /// The portable kernels as a [`Kernel`] table.
-pub(crate) const KERNEL: Kernel = Kernel { name: "portable", load, store, copy, fill };
+pub(crate) const KERNEL: Kernel = Kernel {
+    name: "portable",
+    load,
+    store,
+    copy,
+    fill,
+};
 
 /// The shared byte at `p`, as an atomic.
 ///
@@ -66,7 +72,11 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
         }
         // SAFETY: `i + CHUNK <= len` and `dst` is valid for `len` bytes of
         // writes and private; `write_unaligned` needs no alignment.
-        unsafe { dst.wrapping_add(i).cast::<[u8; CHUNK]>().write_unaligned(buf) };
+        unsafe {
+            dst.wrapping_add(i)
+                .cast::<[u8; CHUNK]>()
+                .write_unaligned(buf)
+        };
         i += CHUNK;
     }
     while i < len {

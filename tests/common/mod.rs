@@ -19,7 +19,10 @@ struct Line([u8; 64]);
 
 impl Aligned {
     pub fn new(len: usize, fill: u8) -> Self {
-        Aligned { words: vec![Line([fill; 64]); len.div_ceil(64).max(1)], len }
+        Aligned {
+            words: vec![Line([fill; 64]); len.div_ceil(64).max(1)],
+            len,
+        }
     }
 
     pub fn as_mut_ptr(&mut self) -> *mut u8 {
