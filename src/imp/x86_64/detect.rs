@@ -17,7 +17,8 @@ use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 const INIT: u8 = 1 << 0;
 /// AVX2 instructions and OS-enabled ymm state.
 pub(super) const AVX2: u8 = 1 << 1;
-/// AVX-512F instructions and OS-enabled zmm and opmask state (implies `AVX2`).
+/// AVX-512F and AVX-512BW instructions and OS-enabled zmm and opmask state
+/// (implies `AVX2`).
 pub(super) const AVX512: u8 = 1 << 2;
 /// Enhanced `rep movsb`/`rep stosb` (CPUID.(EAX=7,ECX=0):EBX.ERMS[bit 9]).
 pub(super) const ERMS: u8 = 1 << 3;
@@ -35,6 +36,14 @@ static CACHE: AtomicU8 = AtomicU8::new(0);
 pub(super) fn features() -> u8 {
     let f = CACHE.load(Relaxed);
     if f != 0 { f } else { detect_and_cache() }
+}
+
+/// The cached feature bits, or 0 if detection has not run yet (so every
+/// feature test on the result fails and the caller takes the path that
+/// calls [`features`]).
+#[inline(always)]
+pub(super) fn cached() -> u8 {
+    CACHE.load(Relaxed)
 }
 
 #[cold]
@@ -120,7 +129,7 @@ fn detect() -> u8 {
         let zmm_state = xcr0 & 0b1110_0110 == 0b1110_0110;
         if avx && bit(ebx7, 5) && ymm_state {
             f |= AVX2;
-            if bit(ebx7, 16) && zmm_state {
+            if bit(ebx7, 16) && bit(ebx7, 30) && zmm_state {
                 f |= AVX512;
             }
         }
@@ -147,7 +156,10 @@ mod tests {
         extern crate std;
         let f = features();
         assert_eq!(f & AVX2 != 0, std::is_x86_feature_detected!("avx2"));
-        assert_eq!(f & AVX512 != 0, std::is_x86_feature_detected!("avx512f"));
+        assert_eq!(
+            f & AVX512 != 0,
+            std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
+        );
         assert_eq!(f & ERMS != 0, std::is_x86_feature_detected!("ermsb"));
     }
 }

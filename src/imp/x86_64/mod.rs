@@ -13,17 +13,39 @@ mod detect;
 mod small;
 mod vector;
 
-use self::detect::{AVX2, AVX512, ERMS, features};
+use self::detect::{AVX2, AVX512, ERMS, cached, features};
 use super::Kernel;
 use super::alloc_free::KernelList;
 
 /// Lengths up to this are handled inline by `small`.
 const SMALL_MAX: usize = 64;
 
-/// From this length `rep movsb` beats the vector loops (with ERMS).
+/// From this length `rep movsb` (with ERMS) beats the SSE2 loop, and can
+/// beat the wider loops (see [`prefer_rep`]).
 const REP_MIN: usize = 32 * 1024;
 
-/// From this length non-temporal stores beat everything else.
+/// Up to this length (data in L2) `rep movsb` can beat the AVX-512 loop.
+const REP_MAX: usize = 1024 * 1024;
+
+/// Whether `rep movsb` should replace the AVX-512 loop for a copy of
+/// `REP_MIN..REP_MAX` bytes.
+///
+/// Measured on Zen 5 (`cargo bench --bench compare -- --kernels`): with the
+/// source and destination equally aligned modulo 64, `rep movsb` is as fast
+/// as or faster than the loop; and when the destination is less than 512
+/// bytes ahead of the source modulo 4 KiB, the loop's loads falsely depend on
+/// its own pending stores ("4K aliasing") and lose up to 10%, which the
+/// microcoded copy avoids. Otherwise (a source misaligned against the
+/// destination) the loop is up to 9% faster.
+#[inline(always)]
+fn prefer_rep(src: *const u8, dst: *mut u8) -> bool {
+    let dist = dst.addr().wrapping_sub(src.addr());
+    dist % 64 == 0 || dist % 4096 < 512
+}
+
+/// From this length non-temporal stores beat everything else: the copy no
+/// longer fits in the last-level cache, so bypassing it saves the reads for
+/// ownership and the eviction of useful lines.
 const NT_MIN: usize = 8 * 1024 * 1024;
 
 /// The dispatcher for copies longer than [`SMALL_MAX`].
@@ -36,25 +58,46 @@ const NT_MIN: usize = 8 * 1024 * 1024;
 #[inline(never)]
 unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool) {
     let f = features();
-    // SAFETY (every arm): the caller's contract, `len > 64 >= 64`, and the
-    // arm only runs vector code whose feature bit `detect` reported.
-    if len >= NT_MIN && f & AVX512 != 0 {
-        // SAFETY: as above; AVX-512 present.
-        unsafe { vector::copy_avx512_nt(src, dst, len) }
-    } else if len >= REP_MIN && f & ERMS != 0 && shared_dst {
-        // SAFETY: as above; `rep movsb` exists on every x86_64 CPU.
-        unsafe { vector::rep_movsb_shared(src, dst, len) }
-    } else if len >= REP_MIN && f & ERMS != 0 {
-        // SAFETY: as above; `rep movsb` exists on every x86_64 CPU.
-        unsafe { vector::rep_movsb_private(src, dst, len) }
-    } else if f & AVX512 != 0 {
-        // SAFETY: as above; AVX-512 present.
-        unsafe { vector::copy_avx512(src, dst, len) }
+    // SAFETY (every arm): the caller's contract and `len > 64`; each arm
+    // only runs instructions whose feature bit `detect` reported (SSE2 and
+    // `rep movsb` are part of x86_64).
+    if f & AVX512 != 0 {
+        if (REP_MIN..REP_MAX).contains(&len) && f & ERMS != 0 && prefer_rep(src, dst) {
+            if shared_dst {
+                // SAFETY: as above.
+                unsafe { vector::rep_movsb_shared(src, dst, len) }
+            } else {
+                // SAFETY: as above.
+                unsafe { vector::rep_movsb_private(src, dst, len) }
+            }
+        } else if len < NT_MIN {
+            // SAFETY: as above.
+            unsafe { vector::copy_avx512(src, dst, len) }
+        } else {
+            // SAFETY: as above.
+            unsafe { vector::copy_avx512_nt(src, dst, len) }
+        }
     } else if f & AVX2 != 0 {
-        // SAFETY: as above; AVX2 present.
-        unsafe { vector::copy_avx2(src, dst, len) }
+        if len < NT_MIN {
+            // SAFETY: as above.
+            unsafe { vector::copy_avx2(src, dst, len) }
+        } else {
+            // SAFETY: as above.
+            unsafe { vector::copy_sse2_nt(src, dst, len) }
+        }
+    } else if len >= NT_MIN {
+        // SAFETY: as above.
+        unsafe { vector::copy_sse2_nt(src, dst, len) }
+    } else if len >= REP_MIN && f & ERMS != 0 {
+        if shared_dst {
+            // SAFETY: as above.
+            unsafe { vector::rep_movsb_shared(src, dst, len) }
+        } else {
+            // SAFETY: as above.
+            unsafe { vector::rep_movsb_private(src, dst, len) }
+        }
     } else {
-        // SAFETY: as above; SSE2 is part of x86_64.
+        // SAFETY: as above.
         unsafe { vector::copy_sse2(src, dst, len) }
     }
 }
@@ -69,20 +112,26 @@ unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool)
 #[inline(never)]
 unsafe fn fill_large(dst: *mut u8, byte: u8, len: usize) {
     let f = features();
-    if len >= NT_MIN && f & AVX512 != 0 {
-        // SAFETY: the caller's contract, `len >= 64`, AVX-512 present.
-        unsafe { vector::fill_avx512_nt(dst, byte, len) }
-    } else if len >= REP_MIN && f & ERMS != 0 {
-        // SAFETY: the caller's contract; `rep stosb` is baseline.
-        unsafe { vector::rep_stosb(dst, byte, len) }
-    } else if f & AVX512 != 0 {
-        // SAFETY: the caller's contract, `len >= 64`, AVX-512 present.
-        unsafe { vector::fill_avx512(dst, byte, len) }
+    // SAFETY (every arm): as in `copy_large`.
+    if f & AVX512 != 0 {
+        if len < NT_MIN {
+            // SAFETY: as above.
+            unsafe { vector::fill_avx512(dst, byte, len) }
+        } else {
+            // SAFETY: as above.
+            unsafe { vector::fill_avx512_nt(dst, byte, len) }
+        }
+    } else if len >= NT_MIN {
+        // SAFETY: as above.
+        unsafe { vector::fill_sse2_nt(dst, byte, len) }
     } else if f & AVX2 != 0 {
-        // SAFETY: the caller's contract, `len >= 64`, AVX2 present.
+        // SAFETY: as above.
         unsafe { vector::fill_avx2(dst, byte, len) }
+    } else if len >= REP_MIN && f & ERMS != 0 {
+        // SAFETY: as above.
+        unsafe { vector::rep_stosb(dst, byte, len) }
     } else {
-        // SAFETY: the caller's contract, `len >= 64`, SSE2 is baseline.
+        // SAFETY: as above.
         unsafe { vector::fill_sse2(dst, byte, len) }
     }
 }
@@ -97,6 +146,10 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::load(src, dst, len) }
+    } else if cached() & AVX512 != 0 && len < REP_MIN {
+        // The common case, called directly to save a level of calls.
+        // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
+        unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { copy_large(src, dst, len, false) }
@@ -113,6 +166,10 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::copy(src, dst, len) }
+    } else if cached() & AVX512 != 0 && len < REP_MIN {
+        // The common case, called directly to save a level of calls.
+        // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
+        unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { copy_large(src, dst, len, true) }
@@ -129,6 +186,10 @@ pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::copy(src, dst, len) }
+    } else if cached() & AVX512 != 0 && len < REP_MIN {
+        // The common case, called directly to save a level of calls.
+        // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
+        unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { copy_large(src, dst, len, true) }
@@ -145,6 +206,10 @@ pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::fill(dst, byte, len) }
+    } else if cached() & AVX512 != 0 && len < NT_MIN {
+        // The common case, called directly to save a level of calls.
+        // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
+        unsafe { vector::fill_avx512(dst, byte, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { fill_large(dst, byte, len) }
@@ -161,6 +226,7 @@ macro_rules! fixed_kernel {
             ///
             /// See the kernel contract in `imp/mod.rs`; the CPU supports the
             /// routine (`supported_kernels` only lists it then).
+            #[inline(never)]
             unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
                 if len <= SMALL_MAX {
                     // SAFETY: the caller's contract, and `len <= 64`.
@@ -173,6 +239,7 @@ macro_rules! fixed_kernel {
             /// # Safety
             ///
             /// As `load`.
+            #[inline(never)]
             unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
                 if len <= SMALL_MAX {
                     // SAFETY: the caller's contract, and `len <= 64`.
@@ -185,6 +252,7 @@ macro_rules! fixed_kernel {
             /// # Safety
             ///
             /// As `load`.
+            #[inline(never)]
             unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
                 if len <= SMALL_MAX {
                     // SAFETY: the caller's contract, and `len <= 64`.

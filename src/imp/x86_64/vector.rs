@@ -25,12 +25,14 @@
 //!
 //! # `asm!` options
 //!
-//! - `clobber_abi("C")`: the blocks use rax, xmm0–xmm3 (and their ymm/zmm
-//!   extensions) as scratch and end with `vzeroupper`; declaring every
-//!   caller-saved register clobbered covers all of that. The functions are
-//!   `#[inline(never)]` and are called through the normal C-like ABI, where
-//!   vector registers (including the upper ymm/zmm bits) are caller-saved
-//!   anyway, so this costs nothing.
+//! - `clobber_abi("C")`: the blocks use rax, rdx, xmm0–xmm3 (and their
+//!   ymm/zmm extensions) and the opmask `k1` as scratch, and end with
+//!   `vzeroupper`; declaring every caller-saved register clobbered covers all
+//!   of that. Each block is the whole body of an `#[inline(never)]` function
+//!   compiled without AVX/AVX-512 target features, so no compiler value can
+//!   live in a ymm/zmm upper half or an opmask register there, and callers
+//!   reach it through an ordinary call (or tail call), across which the SysV
+//!   ABI makes all vector and opmask registers caller-saved.
 //! - `nostack`: nothing is pushed.
 //! - not `preserves_flags`: `test`, `cmp`, `add`, `sub` write the flags.
 //! - never `nomem`/`readonly`/`pure`: the blocks read memory that others
@@ -84,13 +86,62 @@ macro_rules! head_16 {
     };
 }
 
-/// Head step 32 (ymm) of a copy.
-macro_rules! head_32 {
+/// Head of an AVX-512 copy: one byte-masked move of `h = -rdi mod 64` bytes
+/// (1 to 63, skipped when 0), so that `rdi` becomes 64-aligned. With
+/// `from_512`, copies shorter than 512 bytes skip it and stay unaligned:
+/// their stores hit L1 anyway, and the masked move would cost more than it
+/// saves. The non-temporal loops need `always`: `vmovntdq` faults on an
+/// unaligned address. `k1` holds the mask
+/// `(1 << h) - 1`: bytes whose mask bit is 0 are neither read nor written
+/// (see `src/imp/README.md`).
+macro_rules! head_mask {
+    (from_512) => {
+        concat!("cmp rcx, 512\n jb 2f\n", head_mask!(always))
+    };
+    (always) => {
+        concat!(
+            "mov rax, rdi\n neg rax\n and eax, 63\n jz 2f\n",
+            "xor edx, edx\n bts rdx, rax\n dec rdx\n kmovq k1, rdx\n",
+            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            "add rsi, rax\n add rdi, rax\n sub rcx, rax\n 2:\n",
+        )
+    };
+}
+
+/// Tail of an AVX-512 copy: one byte-masked move of the `rcx < 64` bytes
+/// left.
+macro_rules! tail_mask {
     () => {
         concat!(
-            "test dil, 32\n jz 2f\n",
-            "vmovdqu ymm0, ymmword ptr [rsi]\n vmovdqa ymmword ptr [rdi], ymm0\n",
-            "add rsi, 32\n add rdi, 32\n sub rcx, 32\n 2:\n",
+            "test rcx, rcx\n jz 2f\n",
+            "xor edx, edx\n bts rdx, rcx\n dec rdx\n kmovq k1, rdx\n",
+            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n 2:\n",
+        )
+    };
+}
+
+/// Head of an AVX-512 fill (value in `zmm0`), as [`head_mask`].
+macro_rules! fhead_mask {
+    (from_512) => {
+        concat!("cmp rcx, 512\n jb 2f\n", fhead_mask!(always))
+    };
+    (always) => {
+        concat!(
+            "mov rdx, rdi\n neg rdx\n and edx, 63\n jz 2f\n",
+            "xor esi, esi\n bts rsi, rdx\n dec rsi\n kmovq k1, rsi\n",
+            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            "add rdi, rdx\n sub rcx, rdx\n 2:\n",
+        )
+    };
+}
+
+/// Tail of an AVX-512 fill, as [`tail_mask`].
+macro_rules! ftail_mask {
+    () => {
+        concat!(
+            "test rcx, rcx\n jz 2f\n",
+            "xor esi, esi\n bts rsi, rcx\n dec rsi\n kmovq k1, rsi\n",
+            "vmovdqu8 [rdi] {{k1}}, zmm0\n 2:\n",
         )
     };
 }
@@ -120,16 +171,6 @@ macro_rules! tail_16 {
             "test cl, 16\n jz 2f\n",
             "movdqu xmm0, xmmword ptr [rsi]\n movdqu xmmword ptr [rdi], xmm0\n",
             "add rsi, 16\n add rdi, 16\n 2:\n",
-        )
-    };
-}
-
-macro_rules! tail_32 {
-    () => {
-        concat!(
-            "test cl, 32\n jz 2f\n",
-            "vmovdqu ymm0, ymmword ptr [rsi]\n vmovdqu ymmword ptr [rdi], ymm0\n",
-            "add rsi, 32\n add rdi, 32\n 2:\n",
         )
     };
 }
@@ -243,12 +284,6 @@ macro_rules! fhead_16 {
     };
 }
 
-macro_rules! fhead_32 {
-    () => {
-        "test dil, 32\n jz 2f\n vmovdqa ymmword ptr [rdi], ymm0\n add rdi, 32\n sub rcx, 32\n 2:\n"
-    };
-}
-
 macro_rules! ftail_gpr {
     () => {
         concat!(
@@ -263,12 +298,6 @@ macro_rules! ftail_gpr {
 macro_rules! ftail_16 {
     () => {
         "test cl, 16\n jz 2f\n movdqu xmmword ptr [rdi], xmm0\n add rdi, 16\n 2:\n"
-    };
-}
-
-macro_rules! ftail_32 {
-    () => {
-        "test cl, 32\n jz 2f\n vmovdqu ymmword ptr [rdi], ymm0\n add rdi, 32\n 2:\n"
     };
 }
 
@@ -448,13 +477,9 @@ copy_fn!(
     /// AVX-512 copy: 64-byte `vmovdqu64` loads, `vmovdqa64` stores.
     copy_avx512,
     concat!(
-        head_gpr!(),
-        head_16!(),
-        head_32!(),
-        body_copy!("vmovdqu64", "vmovdqa64", "zmm", "64", "64", "128", "192", "256"),
-        tail_32!(),
-        tail_16!(),
-        tail_gpr!(),
+        head_mask!(from_512),
+        body_copy!("vmovdqu64", "vmovdqu64", "zmm", "64", "64", "128", "192", "256"),
+        tail_mask!(),
         "vzeroupper\n",
     )
 );
@@ -464,13 +489,9 @@ copy_fn!(
     copy_avx512_nt,
     concat!(
         "sfence\n",
-        head_gpr!(),
-        head_16!(),
-        head_32!(),
+        head_mask!(always),
         body_copy!("vmovdqu64", "vmovntdq", "zmm", "64", "64", "128", "192", "256"),
-        tail_32!(),
-        tail_16!(),
-        tail_gpr!(),
+        tail_mask!(),
         "sfence\n",
         "vzeroupper\n",
     )
@@ -519,13 +540,9 @@ fill_fn!(
     fill_avx512,
     concat!(
         "vpbroadcastq zmm0, rax\n",
-        fhead_gpr!(),
-        fhead_16!(),
-        fhead_32!(),
-        body_fill!("vmovdqa64", "zmm", "64", "64", "128", "192", "256"),
-        ftail_32!(),
-        ftail_16!(),
-        ftail_gpr!(),
+        fhead_mask!(from_512),
+        body_fill!("vmovdqu64", "zmm", "64", "64", "128", "192", "256"),
+        ftail_mask!(),
         "vzeroupper\n",
     )
 );
@@ -536,13 +553,9 @@ fill_fn!(
     concat!(
         "sfence\n",
         "vpbroadcastq zmm0, rax\n",
-        fhead_gpr!(),
-        fhead_16!(),
-        fhead_32!(),
+        fhead_mask!(always),
         body_fill!("vmovntdq", "zmm", "64", "64", "128", "192", "256"),
-        ftail_32!(),
-        ftail_16!(),
-        ftail_gpr!(),
+        ftail_mask!(),
         "sfence\n",
         "vzeroupper\n",
     )
