@@ -2,7 +2,7 @@
 //! of the ratio to glibc `memcpy` (`ptr::copy_nonoverlapping`) measured in
 //! the same run.
 //!
-//! Every round times each variant once, in rotating order, at one size; the
+//! Every round times each variant once, in a fresh random order, at one size; the
 //! table reports per-variant medians over the rounds: the median of the
 //! throughput, and the median of the per-round ratio to `memcpy` of that
 //! round (so slow phases of a noisy machine hit both sides alike).
@@ -247,12 +247,25 @@ fn measure(
         rounds.min(((budget / (per * iters as f64 * variants.len() as f64)) as usize).max(9));
     let mut secs: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
-    for r in 0..rounds {
+    // A fresh order every round (a fixed xorshift sequence, so runs are
+    // reproducible): with a fixed rotation each variant would always follow
+    // the same one, and a variant that leaves the caches cold (non-temporal
+    // stores evict the destination) would always penalize its successor.
+    let mut rng = 0x9E37_79B9_7F4A_7C15_u64 ^ n as u64;
+    let mut order: Vec<usize> = (0..variants.len()).collect();
+    for _ in 0..rounds {
         let mut this = vec![0.0; variants.len()];
-        for k in 0..variants.len() {
-            let i = (k + r) % variants.len();
-            // Warm the caches/TLB for this variant, then time it.
-            time(variants[i], s, d, n, iters.div_ceil(8), portable);
+        for k in (1..order.len()).rev() {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            order.swap(k, (rng % (k as u64 + 1)) as usize);
+        }
+        for &i in &order {
+            // Warm the caches/TLB for this variant (at least two whole
+            // copies, so a cold start after another variant is paid here),
+            // then time it.
+            time(variants[i], s, d, n, iters.div_ceil(8).max(2), portable);
             this[i] = time(variants[i], s, d, n, iters, portable);
         }
         let base = this[0];
@@ -402,8 +415,11 @@ fn per_kernel(quick: bool) {
         64 << 10,
         256 << 10,
         1 << 20,
+        2 << 20,
         4 << 20,
+        8 << 20,
         16 << 20,
+        32 << 20,
         64 << 20,
     ];
     let mut header = String::from("| size |");

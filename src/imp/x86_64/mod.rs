@@ -27,6 +27,38 @@ const REP_MIN: usize = 32 * 1024;
 /// Up to this length (data in L2) `rep movsb` can beat the AVX-512 loop.
 const REP_MAX: usize = 1024 * 1024;
 
+/// Whether a forward loop would suffer from 4K aliasing: the destination is
+/// less than 512 bytes ahead of the source modulo 4 KiB (see
+/// `vector::copy_avx512_bwd`).
+#[inline(always)]
+fn aliases(src: *const u8, dst: *mut u8) -> bool {
+    let dist = dst.addr().wrapping_sub(src.addr()) % 4096;
+    dist != 0 && dist < 512
+}
+
+/// From this length the AVX-512 paths copy backward when [`aliases`] holds;
+/// below it the stall measured smaller than the cost of the check.
+const BWD_MIN: usize = 8 * 1024;
+
+/// The AVX-512 copy for `64 < len < REP_MIN` (or any length if called from
+/// `copy_large`): backward when the forward loop would alias.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
+/// - `len >= 64`, and the CPU supports AVX-512F/BW.
+#[inline(always)]
+unsafe fn avx512_any_direction(src: *const u8, dst: *mut u8, len: usize) {
+    if len >= BWD_MIN && aliases(src, dst) {
+        // SAFETY: the caller's contract.
+        unsafe { vector::copy_avx512_bwd(src, dst, len) }
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { vector::copy_avx512(src, dst, len) }
+    }
+}
+
 /// Whether `rep movsb` should replace the AVX-512 loop for a copy of
 /// `REP_MIN..REP_MAX` bytes.
 ///
@@ -72,7 +104,7 @@ unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool)
             }
         } else if len < NT_MIN {
             // SAFETY: as above.
-            unsafe { vector::copy_avx512(src, dst, len) }
+            unsafe { avx512_any_direction(src, dst, len) }
         } else {
             // SAFETY: as above.
             unsafe { vector::copy_avx512_nt(src, dst, len) }
@@ -147,9 +179,15 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::load(src, dst, len) }
     } else if cached() & AVX512 != 0 && len < REP_MIN {
-        // The common case, called directly to save a level of calls.
-        // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
-        unsafe { vector::copy_avx512(src, dst, len) }
+        // The common cases, called directly to save a level of calls.
+        if len <= 256 {
+            // SAFETY: the caller's contract (`dst` is private), `65 <= len
+            // <= 256`, AVX-512 detected.
+            unsafe { vector::load_mid_avx512(src, dst, len) }
+        } else {
+            // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
+            unsafe { avx512_any_direction(src, dst, len) }
+        }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { copy_large(src, dst, len, false) }
@@ -169,7 +207,7 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
     } else if cached() & AVX512 != 0 && len < REP_MIN {
         // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
-        unsafe { vector::copy_avx512(src, dst, len) }
+        unsafe { avx512_any_direction(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { copy_large(src, dst, len, true) }
@@ -189,7 +227,7 @@ pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
     } else if cached() & AVX512 != 0 && len < REP_MIN {
         // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
-        unsafe { vector::copy_avx512(src, dst, len) }
+        unsafe { avx512_any_direction(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { copy_large(src, dst, len, true) }
@@ -302,6 +340,13 @@ fixed_kernel!(
     vector::fill_sse2_nt
 );
 fixed_kernel!(
+    AVX512_BWD,
+    "avx512_bwd",
+    vector::copy_avx512_bwd,
+    vector::copy_avx512_bwd,
+    vector::fill_avx512
+);
+fixed_kernel!(
     NT_AVX512,
     "nt_avx512",
     vector::copy_avx512_nt,
@@ -336,6 +381,7 @@ pub(crate) fn supported_kernels(list: &mut KernelList) {
     }
     if f & AVX512 != 0 {
         list.push(AVX512_K);
+        list.push(AVX512_BWD);
         list.push(NT_AVX512);
     }
     list.push(DISPATCH);

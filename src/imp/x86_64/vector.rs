@@ -178,6 +178,10 @@ macro_rules! tail_16 {
 /// Body of a copy: 4 vectors per iteration, then 1. `$ld`/`$st` are the
 /// load and store mnemonics, `$r` the register prefix, `$w` the width and
 /// `$o1..$o3`, `$w4` its multiples, all as string literals.
+///
+/// No software prefetch: `prefetcht0` 1 KiB ahead measured 4-7% faster in
+/// isolation on Zen 5 but up to 16% slower in `cargo bench --bench compare`
+/// at 1 MiB, so it was left out.
 macro_rules! body_copy {
     ($ld:literal, $st:literal, $r:literal, $w:literal, $o1:literal, $o2:literal, $o3:literal, $w4:literal) => {
         concat!(
@@ -497,6 +501,44 @@ copy_fn!(
     )
 );
 
+copy_fn!(
+    /// AVX-512 copy that runs backward, from the end of the buffers.
+    ///
+    /// Used when the destination is less than 512 bytes ahead of the source
+    /// modulo 4 KiB: going forward, each iteration's loads then have the
+    /// same page offsets as the previous iteration's stores, still in the
+    /// store buffer, and the CPU stalls them on a false dependency ("4K
+    /// aliasing"; measured 0.58x memcpy at 16 KiB on Zen 5). Going backward,
+    /// the pending stores are at offsets the loads have already passed.
+    ///
+    /// Same tiling as the forward loops, mirrored: a byte-masked move of the
+    /// last `(dst + len) mod 64` bytes aligns the end, 64-byte moves run
+    /// down, and one byte-masked move covers what is left at the start. No
+    /// byte is accessed twice.
+    copy_avx512_bwd,
+    concat!(
+        "lea r8, [rsi + rcx]\n lea r9, [rdi + rcx]\n",
+        "mov rax, r9\n and eax, 63\n jz 2f\n",
+        "xor edx, edx\n bts rdx, rax\n dec rdx\n kmovq k1, rdx\n",
+        "sub r8, rax\n sub r9, rax\n sub rcx, rax\n",
+        "vmovdqu8 zmm0 {{k1}} {{z}}, [r8]\n vmovdqu8 [r9] {{k1}}, zmm0\n",
+        "2:\n cmp rcx, 256\n jb 3f\n",
+        "4:\n",
+        "vmovdqu64 zmm0, [r8 - 64]\n vmovdqu64 zmm1, [r8 - 128]\n",
+        "vmovdqu64 zmm2, [r8 - 192]\n vmovdqu64 zmm3, [r8 - 256]\n",
+        "vmovdqu64 [r9 - 64], zmm0\n vmovdqu64 [r9 - 128], zmm1\n",
+        "vmovdqu64 [r9 - 192], zmm2\n vmovdqu64 [r9 - 256], zmm3\n",
+        "sub r8, 256\n sub r9, 256\n sub rcx, 256\n cmp rcx, 256\n jae 4b\n",
+        "3:\n cmp rcx, 64\n jb 5f\n",
+        "6:\n vmovdqu64 zmm0, [r8 - 64]\n vmovdqu64 [r9 - 64], zmm0\n",
+        "sub r8, 64\n sub r9, 64\n sub rcx, 64\n cmp rcx, 64\n jae 6b\n",
+        "5:\n test rcx, rcx\n jz 7f\n",
+        "xor edx, edx\n bts rdx, rcx\n dec rdx\n kmovq k1, rdx\n",
+        "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n",
+        "7:\n vzeroupper\n",
+    )
+);
+
 fill_fn!(
     /// SSE2 fill.
     fill_sse2,
@@ -561,56 +603,76 @@ fill_fn!(
     )
 );
 
-/// `rep movsb`, with `sfence` on both sides when `fenced`.
+/// `load` of 65 to 256 bytes with AVX-512: two or four unaligned 64-byte
+/// moves that may overlap, no loop and no mask.
 ///
-/// The fast-string microcode may issue the stores of one `rep movsb` out of
-/// order (Intel SDM Vol. 3A §9.2.4, "Fast-String Operation and Out-of-Order
-/// Stores"); bytes are unsequenced in our contract, so that is fine. Intel
-/// further guarantees that string operations are not reordered with other
-/// stores (§9.2.4.1), but AMD's fast-string implementation switches to
-/// streaming stores for large sizes and the APM does not promise the same
-/// ordering in those words, so the shared-destination callers pass
-/// `fenced = true` to get `sfence` around it (which costs nothing measurable
-/// at the sizes where `rep movsb` is chosen).
+/// Only for `load`, whose destination is private: a source byte covered by
+/// two moves is read twice, and both loads come before both stores, in the
+/// same order, so the destination keeps the value of the *later* read (see
+/// `src/imp/README.md`, "Overlapping moves"). A shared destination must not
+/// be written twice, so `store` and `copy` use [`copy_avx512`].
 ///
 /// # Safety
 ///
 /// Behavior is undefined if any of these is violated:
-/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
-#[inline(always)]
-unsafe fn rep_movsb(src: *const u8, dst: *mut u8, len: usize, fenced: bool) {
-    if fenced {
-        // SAFETY: `rep movsb` copies `len` bytes ascending (DF is clear on
-        // entry to any asm block, per the Rust inline-asm rules), reading and
-        // writing each byte exactly once, within the valid regions (caller).
-        // Options: `nostack`; not `preserves_flags` to stay conservative
-        // about `sfence` and string microcode; never `nomem`/`readonly`.
-        unsafe {
-            asm!(
-                "sfence",
-                "rep movsb",
-                "sfence",
-                inout("rcx") len => _,
-                inout("rsi") src => _,
-                inout("rdi") dst => _,
-                options(nostack),
-            );
-        }
-    } else {
-        // SAFETY: as above, without the fences (private destination).
-        unsafe {
-            asm!(
-                "rep movsb",
-                inout("rcx") len => _,
-                inout("rsi") src => _,
-                inout("rdi") dst => _,
-                options(nostack),
-            );
-        }
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`, with
+///   `dst` private;
+/// - `65 <= len <= 256`;
+/// - the CPU supports AVX-512F (checked by the caller).
+#[inline(never)]
+pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
+    debug_assert!((65..=256).contains(&len));
+    // SAFETY:
+    // - 65 <= len <= 256: the pieces at 0 and len-64 (len <= 128), or at 0,
+    //   64, len-128 and len-64 (len > 128), lie inside both regions, which
+    //   are valid (caller); overlapping pieces are loaded and stored in the
+    //   same order, so each destination byte gets the later read;
+    // - AVX-512F is present (caller); each access is single-copy atomic per
+    //   byte (`src/imp/README.md`);
+    // - options and clobbers as in the module docs.
+    unsafe {
+        asm!(
+            "cmp rcx, 128",
+            "ja 2f",
+            "vmovdqu64 zmm0, [rsi]",
+            "vmovdqu64 zmm1, [rsi + rcx - 64]",
+            "vmovdqu64 [rdi], zmm0",
+            "vmovdqu64 [rdi + rcx - 64], zmm1",
+            "jmp 3f",
+            "2:",
+            "vmovdqu64 zmm0, [rsi]",
+            "vmovdqu64 zmm1, [rsi + 64]",
+            "vmovdqu64 zmm2, [rsi + rcx - 128]",
+            "vmovdqu64 zmm3, [rsi + rcx - 64]",
+            "vmovdqu64 [rdi], zmm0",
+            "vmovdqu64 [rdi + 64], zmm1",
+            "vmovdqu64 [rdi + rcx - 128], zmm2",
+            "vmovdqu64 [rdi + rcx - 64], zmm3",
+            "3:",
+            "vzeroupper",
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            inout("rcx") len => _,
+            clobber_abi("C"),
+            options(nostack),
+        );
     }
 }
 
-/// `rep movsb` for a private destination (`load`): no fences needed.
+/// `rep movsb` for a private destination (`load`), followed by `lfence`.
+///
+/// The fast-string microcode may perform the accesses of one `rep movsb`
+/// out of order (Intel SDM Vol. 3A §9.2.4, "Fast-String Operation and
+/// Out-of-Order Stores"); bytes are unsequenced in our contract, so that is
+/// fine inside the copy. But `load(.., Acquire)` ends with `fence(Acquire)`,
+/// which is only a compiler barrier on x86, and the SDM states the ordering
+/// of string operations against *stores* (§9.2.4.1: "string operations are
+/// not reordered with other store operations") but says nothing as explicit
+/// about later *loads*. `lfence` ("no later instruction begins execution
+/// until LFENCE completes", Vol. 2 `LFENCE`) keeps every later load (a
+/// seqlock's sequence re-check) from being satisfied before the copy's
+/// loads, whatever the microcode does. It costs nothing measurable at the
+/// sizes (32 KiB and more) where `rep movsb` is used.
 ///
 /// # Safety
 ///
@@ -618,11 +680,36 @@ unsafe fn rep_movsb(src: *const u8, dst: *mut u8, len: usize, fenced: bool) {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
 #[inline(never)]
 pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize) {
-    // SAFETY: forwarded from the caller.
-    unsafe { rep_movsb(src, dst, len, false) }
+    // SAFETY: `rep movsb` copies `len` bytes ascending (DF is clear on entry
+    // to any asm block, per the Rust inline-asm rules), reading and writing
+    // each byte exactly once, within the valid regions (caller); each byte
+    // access is single-copy atomic (`src/imp/README.md`). Options:
+    // `nostack`; not `preserves_flags` (conservative for string microcode);
+    // never `nomem`/`readonly`: it reads shared memory and writes memory.
+    unsafe {
+        asm!(
+            "rep movsb",
+            "lfence",
+            inout("rcx") len => _,
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            options(nostack),
+        );
+    }
 }
 
-/// `rep movsb` between two `sfence`, for a shared destination.
+/// `rep movsb` for a shared destination (`store`, `copy`): `sfence` before,
+/// `mfence` after.
+///
+/// Intel orders string operations with other stores (§9.2.4.1), but AMD's
+/// fast-string implementation switches to streaming stores for large sizes
+/// and the AMD APM does not promise that ordering in the same words, so the
+/// copy is fenced like the non-temporal loops: `sfence` before keeps every
+/// earlier store (those before `store`'s `fence(Release)`) visible first;
+/// `mfence` after makes the copy's stores globally visible before any later
+/// store (a seqlock's closing counter store) and, as `lfence` does for
+/// [`rep_movsb_private`], keeps later loads after the copy's loads (`copy`
+/// with `Acquire`).
 ///
 /// # Safety
 ///
@@ -630,11 +717,22 @@ pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize)
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
 #[inline(never)]
 pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) {
-    // SAFETY: forwarded from the caller.
-    unsafe { rep_movsb(src, dst, len, true) }
+    // SAFETY: as in `rep_movsb_private`; the fences touch no memory.
+    unsafe {
+        asm!(
+            "sfence",
+            "rep movsb",
+            "mfence",
+            inout("rcx") len => _,
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            options(nostack),
+        );
+    }
 }
 
-/// `rep stosb` between two `sfence` (see [`rep_movsb`]).
+/// `rep stosb` between two `sfence` (see [`rep_movsb_shared`]; a fill
+/// reads no shared memory, so ordering its stores is enough).
 ///
 /// # Safety
 ///
@@ -644,7 +742,7 @@ pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) 
 pub(super) unsafe fn rep_stosb(dst: *mut u8, byte: u8, len: usize) {
     // SAFETY: `rep stosb` writes `len` bytes ascending (DF clear), each
     // exactly once, inside the valid region (caller). Options as in
-    // `rep_movsb`.
+    // `rep_movsb_private`.
     unsafe {
         asm!(
             "sfence",
