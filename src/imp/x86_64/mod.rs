@@ -20,37 +20,83 @@ use super::alloc_free::KernelList;
 /// Lengths up to this are handled inline by `small`.
 const SMALL_MAX: usize = 64;
 
-/// From this length `rep movsb` (with ERMS) beats the SSE2 loop, and can
-/// beat the wider loops (see [`prefer_rep`]).
-const REP_MIN: usize = 32 * 1024;
+/// Below this length the public functions may call the forward AVX-512 loop
+/// directly (see [`direct`]); everything else goes through [`copy_large`].
+const DIRECT_MAX: usize = BWD_MIN;
 
-/// Up to this length (data in L2) `rep movsb` can beat the AVX-512 loop.
-const REP_MAX: usize = 1024 * 1024;
-
-/// Whether a forward loop would suffer from 4K aliasing: the destination is
-/// less than 512 bytes ahead of the source modulo 4 KiB (see
-/// `vector::copy_avx512_bwd`).
+/// Whether a copy of `64 < len` bytes goes straight to the forward AVX-512
+/// loop: below 1 KiB always, below [`DIRECT_MAX`] when source and
+/// destination are co-aligned mod 64 (exactly the cases in which
+/// [`copy_avx512_machine`] would pick it).
 #[inline(always)]
-fn aliases(src: *const u8, dst: *mut u8) -> bool {
-    let dist = dst.addr().wrapping_sub(src.addr()) % 4096;
-    dist != 0 && dist < 512
+fn direct(src: *const u8, dst: *mut u8, len: usize) -> bool {
+    len < 1024 || (len < DIRECT_MAX && dst.addr().wrapping_sub(src.addr()) % 64 == 0)
 }
 
-/// From this length the AVX-512 paths copy backward when [`aliases`] holds;
-/// below it the stall measured smaller than the cost of the check.
+/// Without AVX2, from this length `rep movsb` (with ERMS) beats the SSE2
+/// loop. On AVX-512 machines it never measured faster than the loops below
+/// (Zen 5, `cargo bench --bench compare -- --kernels`), so it is not used
+/// there.
+const REP_MIN: usize = 32 * 1024;
+
+/// Up to this length a source misaligned against the destination is copied
+/// with the AVX2 loop rather than the AVX-512 one: with 64-byte loads every
+/// load then splits across two cache lines, with 32-byte loads only every
+/// other one, and while the data is in L1/L2 that decides (measured up to
+/// 1.20x vs 1.02x memcpy at 4 KiB with the source 3 bytes off).
+const SPLIT_MAX: usize = 32 * 1024;
+
+/// From this length the AVX-512 copies of a co-aligned, 4K-aliasing pair run
+/// backward (see [`aliases`]); below it the stall measured too small.
 const BWD_MIN: usize = 8 * 1024;
 
-/// The AVX-512 copy for `64 < len < REP_MIN` (or any length if called from
-/// `copy_large`): backward when the forward loop would alias.
+/// From this length non-temporal stores beat everything else: source and
+/// destination no longer fit in the last-level cache (32 MiB here), so
+/// bypassing it saves the reads for ownership and the eviction of useful
+/// lines. Measured: 1.5-1.8x memcpy at 16 MiB and more, but 0.75-1.0x at
+/// 8 MiB, where the loops still win.
+const NT_MIN: usize = 16 * 1024 * 1024;
+
+/// Whether a forward loop would suffer from 4K aliasing: the destination is
+/// less than 512 bytes ahead of the source modulo 4 KiB, so each iteration's
+/// loads have the page offsets of the previous iteration's stores, still in
+/// the store buffer, and wait on a false dependency (measured 0.58x memcpy at
+/// 16 KiB). See `vector::copy_avx512_bwd`.
+#[inline(always)]
+fn aliases(dist: usize) -> bool {
+    let d = dist % 4096;
+    d != 0 && d < 512
+}
+
+/// The AVX-512 machine's choice for `64 < len < NT_MIN`.
+///
+/// - source misaligned against the destination (mod 64): the forward
+///   AVX-512 loop below 1 KiB, the AVX2 loop up to [`SPLIT_MAX`], then the backward AVX-512 loop, which measured 1.00x
+///   memcpy at 1-4 MiB where the forward one gave 0.95x;
+/// - co-aligned and 4K-aliasing from [`BWD_MIN`]: backward;
+/// - otherwise: the forward AVX-512 loop.
 ///
 /// # Safety
 ///
 /// Behavior is undefined if any of these is violated:
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
-/// - `len >= 64`, and the CPU supports AVX-512F/BW.
+/// - `len >= 64`, and the CPU supports AVX-512F/BW (hence AVX2).
 #[inline(always)]
-unsafe fn avx512_any_direction(src: *const u8, dst: *mut u8, len: usize) {
-    if len >= BWD_MIN && aliases(src, dst) {
+unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) {
+    let dist = dst.addr().wrapping_sub(src.addr());
+    if dist % 64 != 0 {
+        if len < 1024 {
+            // Short: the AVX2 loop's branchy head and tail would dominate.
+            // SAFETY: the caller's contract.
+            unsafe { vector::copy_avx512(src, dst, len) }
+        } else if len < SPLIT_MAX {
+            // SAFETY: the caller's contract; AVX2 comes with AVX-512 here.
+            unsafe { vector::copy_avx2(src, dst, len) }
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { vector::copy_avx512_bwd(src, dst, len) }
+        }
+    } else if len >= BWD_MIN && aliases(dist) {
         // SAFETY: the caller's contract.
         unsafe { vector::copy_avx512_bwd(src, dst, len) }
     } else {
@@ -58,27 +104,6 @@ unsafe fn avx512_any_direction(src: *const u8, dst: *mut u8, len: usize) {
         unsafe { vector::copy_avx512(src, dst, len) }
     }
 }
-
-/// Whether `rep movsb` should replace the AVX-512 loop for a copy of
-/// `REP_MIN..REP_MAX` bytes.
-///
-/// Measured on Zen 5 (`cargo bench --bench compare -- --kernels`): with the
-/// source and destination equally aligned modulo 64, `rep movsb` is as fast
-/// as or faster than the loop; and when the destination is less than 512
-/// bytes ahead of the source modulo 4 KiB, the loop's loads falsely depend on
-/// its own pending stores ("4K aliasing") and lose up to 10%, which the
-/// microcoded copy avoids. Otherwise (a source misaligned against the
-/// destination) the loop is up to 9% faster.
-#[inline(always)]
-fn prefer_rep(src: *const u8, dst: *mut u8) -> bool {
-    let dist = dst.addr().wrapping_sub(src.addr());
-    dist % 64 == 0 || dist % 4096 < 512
-}
-
-/// From this length non-temporal stores beat everything else: the copy no
-/// longer fits in the last-level cache, so bypassing it saves the reads for
-/// ownership and the eviction of useful lines.
-const NT_MIN: usize = 8 * 1024 * 1024;
 
 /// The dispatcher for copies longer than [`SMALL_MAX`].
 ///
@@ -94,17 +119,9 @@ unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool)
     // only runs instructions whose feature bit `detect` reported (SSE2 and
     // `rep movsb` are part of x86_64).
     if f & AVX512 != 0 {
-        if (REP_MIN..REP_MAX).contains(&len) && f & ERMS != 0 && prefer_rep(src, dst) {
-            if shared_dst {
-                // SAFETY: as above.
-                unsafe { vector::rep_movsb_shared(src, dst, len) }
-            } else {
-                // SAFETY: as above.
-                unsafe { vector::rep_movsb_private(src, dst, len) }
-            }
-        } else if len < NT_MIN {
+        if len < NT_MIN {
             // SAFETY: as above.
-            unsafe { avx512_any_direction(src, dst, len) }
+            unsafe { copy_avx512_machine(src, dst, len) }
         } else {
             // SAFETY: as above.
             unsafe { vector::copy_avx512_nt(src, dst, len) }
@@ -178,16 +195,14 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::load(src, dst, len) }
-    } else if cached() & AVX512 != 0 && len < REP_MIN {
-        // The common cases, called directly to save a level of calls.
-        if len <= 256 {
-            // SAFETY: the caller's contract (`dst` is private), `65 <= len
-            // <= 256`, AVX-512 detected.
-            unsafe { vector::load_mid_avx512(src, dst, len) }
-        } else {
-            // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
-            unsafe { avx512_any_direction(src, dst, len) }
-        }
+    } else if cached() & AVX512 != 0 && len <= 256 {
+        // The common cases are called directly to save a level of calls.
+        // SAFETY: the caller's contract (`dst` is private), `65 <= len
+        // <= 256`, AVX-512 detected.
+        unsafe { vector::load_mid_avx512(src, dst, len) }
+    } else if cached() & AVX512 != 0 && direct(src, dst, len) {
+        // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
+        unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { copy_large(src, dst, len, false) }
@@ -204,10 +219,10 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::copy(src, dst, len) }
-    } else if cached() & AVX512 != 0 && len < REP_MIN {
+    } else if cached() & AVX512 != 0 && direct(src, dst, len) {
         // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
-        unsafe { avx512_any_direction(src, dst, len) }
+        unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { copy_large(src, dst, len, true) }
@@ -224,10 +239,10 @@ pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::copy(src, dst, len) }
-    } else if cached() & AVX512 != 0 && len < REP_MIN {
+    } else if cached() & AVX512 != 0 && direct(src, dst, len) {
         // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
-        unsafe { avx512_any_direction(src, dst, len) }
+        unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
         unsafe { copy_large(src, dst, len, true) }
