@@ -10,8 +10,9 @@
 //!   lengths around every boundary the kernels branch on (0..=130, and
 //!   around 192, 256, 512 and 1024), and for the other lengths every source
 //!   misalignment, every destination misalignment and a diagonal;
-//! - larger lengths up to 64 MiB, crossing the `rep movsb` and
-//!   non-temporal thresholds, at a few misalignments;
+//! - larger lengths up to 64 MiB, crossing every threshold of the dispatch
+//!   (loop choice, backward loop, `rep movsb`, non-temporal stores), at a few
+//!   misalignments, including pairs that are 4K-aliased and not co-aligned;
 //! - a negative control: a kernel that is wrong at one length is caught.
 //!
 //! Not under Miri: Miri cannot run inline assembly, so the asm kernels are
@@ -186,14 +187,17 @@ fn fill_matches_portable_up_to_1024() {
     short_suite(Op::Fill);
 }
 
-/// Lengths past every threshold of the x86_64 dispatch (32 KiB and 1 MiB
-/// for `rep movsb`, 8 MiB for non-temporal stores) up to 64 MiB.
+/// Lengths past every threshold of the x86_64 dispatch (1 KiB, 8 KiB and
+/// 32 KiB for the choice of loop, 32 KiB for `rep movsb` without AVX2,
+/// 16 MiB for non-temporal stores) up to 64 MiB.
 #[test]
 fn large_lengths_match_portable() {
     let (portable, kernels) = asm_kernels();
     let lens = [
         1025,
         2047,
+        (8 << 10) - 1,
+        (8 << 10) + 1,
         4096 + 3,
         (32 << 10) - 1,
         (32 << 10) + 7,
@@ -201,6 +205,7 @@ fn large_lengths_match_portable() {
         (1 << 20) - 5,
         (1 << 20) + 13,
         (8 << 20) + 5,
+        (16 << 20) + 1,
         (64 << 20) + 3,
     ];
     let mut bufs = Bufs::new((64 << 20) + 3);

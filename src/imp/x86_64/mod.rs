@@ -22,15 +22,16 @@ const SMALL_MAX: usize = 64;
 
 /// Below this length the public functions may call the forward AVX-512 loop
 /// directly (see [`direct`]); everything else goes through [`copy_large`].
-const DIRECT_MAX: usize = BWD_MIN;
+const DIRECT_MAX: usize = 8 * 1024;
 
 /// Whether a copy of `64 < len` bytes goes straight to the forward AVX-512
 /// loop: below 1 KiB always, below [`DIRECT_MAX`] when source and
-/// destination are co-aligned mod 64 (exactly the cases in which
-/// [`copy_avx512_machine`] would pick it).
+/// destination are co-aligned mod 64 and do not alias (exactly the cases in
+/// which [`copy_avx512_machine`] would pick it).
 #[inline(always)]
 fn direct(src: *const u8, dst: *mut u8, len: usize) -> bool {
-    len < 1024 || (len < DIRECT_MAX && dst.addr().wrapping_sub(src.addr()) % 64 == 0)
+    let dist = dst.addr().wrapping_sub(src.addr());
+    len < BWD_MIN || (len < DIRECT_MAX && dist % 64 == 0 && !aliases(dist))
 }
 
 /// Without AVX2, from this length `rep movsb` (with ERMS) beats the SSE2
@@ -46,9 +47,9 @@ const REP_MIN: usize = 32 * 1024;
 /// 1.20x vs 1.02x memcpy at 4 KiB with the source 3 bytes off).
 const SPLIT_MAX: usize = 32 * 1024;
 
-/// From this length the AVX-512 copies of a co-aligned, 4K-aliasing pair run
-/// backward (see [`aliases`]); below it the stall measured too small.
-const BWD_MIN: usize = 8 * 1024;
+/// From this length the AVX-512 copies of a 4K-aliasing pair run backward
+/// (see [`aliases`]); below it the loop is too short to stall much.
+const BWD_MIN: usize = 1024;
 
 /// From this length non-temporal stores beat everything else: source and
 /// destination no longer fit in the last-level cache (32 MiB here), so
@@ -70,10 +71,10 @@ fn aliases(dist: usize) -> bool {
 
 /// The AVX-512 machine's choice for `64 < len < NT_MIN`.
 ///
+/// - 4K-aliasing pairs (see [`aliases`]) from [`BWD_MIN`]: backward;
 /// - source misaligned against the destination (mod 64): the forward
 ///   AVX-512 loop below 1 KiB, the AVX2 loop up to [`SPLIT_MAX`], then the backward AVX-512 loop, which measured 1.00x
 ///   memcpy at 1-4 MiB where the forward one gave 0.95x;
-/// - co-aligned and 4K-aliasing from [`BWD_MIN`]: backward;
 /// - otherwise: the forward AVX-512 loop.
 ///
 /// # Safety
@@ -84,7 +85,10 @@ fn aliases(dist: usize) -> bool {
 #[inline(always)]
 unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) {
     let dist = dst.addr().wrapping_sub(src.addr());
-    if dist % 64 != 0 {
+    if len >= BWD_MIN && aliases(dist) {
+        // SAFETY: the caller's contract.
+        unsafe { vector::copy_avx512_bwd(src, dst, len) }
+    } else if dist % 64 != 0 {
         if len < 1024 {
             // Short: the AVX2 loop's branchy head and tail would dominate.
             // SAFETY: the caller's contract.
@@ -96,9 +100,6 @@ unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) {
             // SAFETY: the caller's contract.
             unsafe { vector::copy_avx512_bwd(src, dst, len) }
         }
-    } else if len >= BWD_MIN && aliases(dist) {
-        // SAFETY: the caller's contract.
-        unsafe { vector::copy_avx512_bwd(src, dst, len) }
     } else {
         // SAFETY: the caller's contract.
         unsafe { vector::copy_avx512(src, dst, len) }
