@@ -6,22 +6,28 @@
 //!
 //! Registers: `rsi` = source, `rdi` = destination, `rcx` = bytes left.
 //!
-//! 1. **Head.** Move 1, 2, 4, 8, 16 and 32 bytes (as far as below the vector
-//!    width `W`) whenever the corresponding bit of `rdi` is set, so that
-//!    `rdi` becomes `W`-aligned. Each move is naturally aligned on the
-//!    destination and starts where the previous one ended.
+//! 1. **Head.** SSE2/AVX2: move 1, 2, 4, 8 (and 16 for AVX2) bytes whenever
+//!    the corresponding bit of `rdi` is set, so that `rdi` becomes
+//!    `W`-aligned; each move is naturally aligned on the destination and
+//!    starts where the previous one ended. AVX-512: one byte-masked move of
+//!    the `-rdi mod 64` bytes (from 512 bytes on for the cached loop, always
+//!    for the non-temporal one).
 //! 2. **Body.** Four vectors per iteration while at least `4W` bytes are
 //!    left, then one vector at a time while at least `W` are left: unaligned
-//!    loads, aligned stores.
-//! 3. **Tail.** Fewer than `W` bytes are left; move 32, 16, 8, 4, 2, 1
-//!    bytes whenever that bit of `rcx` is set.
+//!    loads, aligned (or, for short AVX-512 copies, unaligned) stores.
+//! 3. **Tail.** Fewer than `W` bytes are left. SSE2/AVX2: move 16, 8, 4, 2,
+//!    1 bytes whenever that bit of `rcx` is set. AVX-512: one byte-masked
+//!    move (skipped when nothing is left).
 //!
-//! So every byte of both regions is read and written exactly once: the
-//! pieces tile `0..len` without overlap. That is what `store`, `copy` and
+//! The backward AVX-512 loop (`copy_avx512_bwd`) is the same mirrored. So
+//! every byte of both regions is read and written exactly once: the pieces
+//! tile `0..len` without overlap. That is what `store`, `copy` and
 //! `fill` need (a shared destination byte must be written once, see
 //! `src/imp/README.md`), and `load` uses the same loops.
 //!
 //! Requires `len >= 64`: the head then consumes fewer than `len` bytes.
+//! (`load_mid_avx512`, for `load` only, is the one routine here whose moves
+//! overlap; see its docs.)
 //!
 //! # `asm!` options
 //!
