@@ -29,7 +29,9 @@
 //!   `store` every byte of `src` is initialized.
 //!
 //! Each byte of the shared side is read or written exactly once, as if by a
-//! relaxed `AtomicU8` operation. The kernels issue no fences.
+//! relaxed `AtomicU8` operation. The contract needs no fences from the
+//! kernels (`raw.rs` places them); a kernel may fence internally, which only
+//! strengthens ordering (the x86_64 non-temporal and `rep movsb` paths do).
 
 pub(crate) mod portable;
 

@@ -1,0 +1,330 @@
+//! Copies of 0 to 64 bytes, inlined into the caller so that short copies pay
+//! for no dispatch.
+//!
+//! Every access sits in a tiny `asm!` block and the length is branched on in
+//! Rust, so a constant length (`read_obj::<u32>`, say) folds down to a single
+//! block of one load and one store.
+//!
+//! - `load` may touch a byte twice on both sides: two overlapping moves cover
+//!   any length in a range with no further branches. Each block loads both
+//!   pieces, in address order, and then stores them in the same order, so
+//!   every destination byte ends up with the value of the *later* read of its
+//!   source byte, and every value written came from a read of that byte made
+//!   during the call (see `src/imp/README.md`).
+//! - `store` and `copy` write each shared destination byte exactly once:
+//!   the length is decomposed into its binary digits (32, 16, 8, 4, 2, 1),
+//!   pieces that never overlap.
+//! - `fill` does the same with a broadcast byte.
+//!
+//! Every `asm!` here uses `options(nostack, preserves_flags)`: plain `mov`
+//! and `movdqu` touch no stack and no flags. No block is `pure`, `nomem` or
+//! `readonly`: each reads memory that others may change and writes memory.
+//! The single-copy atomicity of each access is argued in `src/imp/README.md`
+//! (Intel SDM Vol. 3A §9.1.1, AMD APM Vol. 2 §7.3.2: byte accesses are always
+//! atomic, and a wider move never accesses a byte partially).
+
+use core::arch::asm;
+
+/// Copies `N` bytes at offsets `a` and `b` (`a <= b`, both pieces in bounds)
+/// with general-purpose moves: two loads, then two stores in the same order.
+macro_rules! pair_gpr {
+    ($src:expr, $dst:expr, $a:expr, $b:expr, $ptr:literal, $m:literal) => {
+        asm!(
+            concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {a}]"),
+            concat!("mov {y", $m, "}, ", $ptr, " ptr [{s} + {b}]"),
+            concat!("mov ", $ptr, " ptr [{d} + {a}], {x", $m, "}"),
+            concat!("mov ", $ptr, " ptr [{d} + {b}], {y", $m, "}"),
+            s = in(reg) $src,
+            d = in(reg) $dst,
+            a = in(reg) $a,
+            b = in(reg) $b,
+            x = out(reg) _,
+            y = out(reg) _,
+            options(nostack, preserves_flags),
+        )
+    };
+}
+
+/// `load` for `len <= 64`.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
+/// - `len <= 64`.
+#[inline(always)]
+pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+    debug_assert!(len <= 64);
+    if len >= 16 {
+        if len > 32 {
+            // SAFETY:
+            // - 33 <= len <= 64: the four 16-byte pieces at 0, 16, len-32 and
+            //   len-16 lie in `src..src+len` and `dst..dst+len`, which the
+            //   caller guarantees are valid; they overlap only each other;
+            // - all four loads come before the stores, in address order, and
+            //   the stores follow in the same order (module docs).
+            unsafe {
+                asm!(
+                    "movdqu {v0}, xmmword ptr [{s}]",
+                    "movdqu {v1}, xmmword ptr [{s} + 16]",
+                    "movdqu {v2}, xmmword ptr [{s} + {n} - 32]",
+                    "movdqu {v3}, xmmword ptr [{s} + {n} - 16]",
+                    "movdqu xmmword ptr [{d}], {v0}",
+                    "movdqu xmmword ptr [{d} + 16], {v1}",
+                    "movdqu xmmword ptr [{d} + {n} - 32], {v2}",
+                    "movdqu xmmword ptr [{d} + {n} - 16], {v3}",
+                    s = in(reg) src,
+                    d = in(reg) dst,
+                    n = in(reg) len,
+                    v0 = out(xmm_reg) _,
+                    v1 = out(xmm_reg) _,
+                    v2 = out(xmm_reg) _,
+                    v3 = out(xmm_reg) _,
+                    options(nostack, preserves_flags),
+                );
+            }
+        } else {
+            // SAFETY: 16 <= len <= 32: the pieces at 0 and len-16 are in
+            // bounds of both regions; loads then stores, in the same order.
+            unsafe {
+                asm!(
+                    "movdqu {v0}, xmmword ptr [{s}]",
+                    "movdqu {v1}, xmmword ptr [{s} + {n} - 16]",
+                    "movdqu xmmword ptr [{d}], {v0}",
+                    "movdqu xmmword ptr [{d} + {n} - 16], {v1}",
+                    s = in(reg) src,
+                    d = in(reg) dst,
+                    n = in(reg) len,
+                    v0 = out(xmm_reg) _,
+                    v1 = out(xmm_reg) _,
+                    options(nostack, preserves_flags),
+                );
+            }
+        }
+    } else if len >= 8 {
+        // SAFETY: 8 <= len < 16: the 8-byte pieces at 0 and len-8 are in
+        // bounds of both regions; loads then stores, in the same order.
+        unsafe { pair_gpr!(src, dst, 0usize, len - 8, "qword", "") }
+    } else if len >= 4 {
+        // SAFETY: 4 <= len < 8: the 4-byte pieces at 0 and len-4 are in
+        // bounds; loads then stores, in the same order.
+        unsafe { pair_gpr!(src, dst, 0usize, len - 4, "dword", ":e") }
+    } else if len >= 2 {
+        // SAFETY: 2 <= len < 4: the 2-byte pieces at 0 and len-2 are in
+        // bounds; loads then stores, in the same order.
+        unsafe { pair_gpr!(src, dst, 0usize, len - 2, "word", ":x") }
+    } else if len == 1 {
+        // SAFETY: len == 1: one byte of each region, in bounds.
+        unsafe { one(src, dst, 0) }
+    }
+}
+
+/// Copies one byte at offset `o`.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - `src + o` is valid for a one-byte read and `dst + o` for a one-byte
+///   write, under the kernel contract in `imp/mod.rs`.
+#[inline(always)]
+unsafe fn one(src: *const u8, dst: *mut u8, o: usize) {
+    // SAFETY: one byte in bounds of each region (caller); a byte access is
+    // always single-copy atomic.
+    unsafe {
+        asm!(
+            "movzx {x:e}, byte ptr [{s} + {o}]",
+            "mov byte ptr [{d} + {o}], {x:l}",
+            s = in(reg) src,
+            d = in(reg) dst,
+            o = in(reg) o,
+            x = out(reg) _,
+            options(nostack, preserves_flags),
+        );
+    }
+}
+
+/// Copies one piece of `N` bytes at offset `o` with one load and one store.
+macro_rules! piece_gpr {
+    ($src:expr, $dst:expr, $o:expr, $ptr:literal, $m:literal) => {
+        asm!(
+            concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {o}]"),
+            concat!("mov ", $ptr, " ptr [{d} + {o}], {x", $m, "}"),
+            s = in(reg) $src,
+            d = in(reg) $dst,
+            o = in(reg) $o,
+            x = out(reg) _,
+            options(nostack, preserves_flags),
+        )
+    };
+}
+
+/// `store` and `copy` for `len <= 64`: every byte of both regions is accessed
+/// exactly once.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
+/// - `len <= 64`.
+#[inline(always)]
+pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+    debug_assert!(len <= 64);
+    // `o` is the sum of the binary digits of `len` handled so far, so each
+    // piece `o..o+k` starts where the previous one ended and `o + k <= len`.
+    let mut o = 0;
+    if len & 64 != 0 {
+        // SAFETY: len == 64: four disjoint 16-byte pieces covering 0..64,
+        // in bounds of both regions.
+        unsafe {
+            asm!(
+                "movdqu {v0}, xmmword ptr [{s}]",
+                "movdqu {v1}, xmmword ptr [{s} + 16]",
+                "movdqu {v2}, xmmword ptr [{s} + 32]",
+                "movdqu {v3}, xmmword ptr [{s} + 48]",
+                "movdqu xmmword ptr [{d}], {v0}",
+                "movdqu xmmword ptr [{d} + 16], {v1}",
+                "movdqu xmmword ptr [{d} + 32], {v2}",
+                "movdqu xmmword ptr [{d} + 48], {v3}",
+                s = in(reg) src,
+                d = in(reg) dst,
+                v0 = out(xmm_reg) _,
+                v1 = out(xmm_reg) _,
+                v2 = out(xmm_reg) _,
+                v3 = out(xmm_reg) _,
+                options(nostack, preserves_flags),
+            );
+        }
+        return;
+    }
+    if len & 32 != 0 {
+        // SAFETY: o == 0 and 32 <= len: two disjoint 16-byte pieces in bounds.
+        unsafe {
+            asm!(
+                "movdqu {v0}, xmmword ptr [{s}]",
+                "movdqu {v1}, xmmword ptr [{s} + 16]",
+                "movdqu xmmword ptr [{d}], {v0}",
+                "movdqu xmmword ptr [{d} + 16], {v1}",
+                s = in(reg) src,
+                d = in(reg) dst,
+                v0 = out(xmm_reg) _,
+                v1 = out(xmm_reg) _,
+                options(nostack, preserves_flags),
+            );
+        }
+        o = 32;
+    }
+    if len & 16 != 0 {
+        // SAFETY: o + 16 <= len (binary digits, see above): in bounds, and
+        // disjoint from every other piece.
+        unsafe {
+            asm!(
+                "movdqu {v0}, xmmword ptr [{s} + {o}]",
+                "movdqu xmmword ptr [{d} + {o}], {v0}",
+                s = in(reg) src,
+                d = in(reg) dst,
+                o = in(reg) o,
+                v0 = out(xmm_reg) _,
+                options(nostack, preserves_flags),
+            );
+        }
+        o += 16;
+    }
+    if len & 8 != 0 {
+        // SAFETY: o + 8 <= len: in bounds, disjoint from the other pieces.
+        unsafe { piece_gpr!(src, dst, o, "qword", "") }
+        o += 8;
+    }
+    if len & 4 != 0 {
+        // SAFETY: o + 4 <= len: in bounds, disjoint from the other pieces.
+        unsafe { piece_gpr!(src, dst, o, "dword", ":e") }
+        o += 4;
+    }
+    if len & 2 != 0 {
+        // SAFETY: o + 2 <= len: in bounds, disjoint from the other pieces.
+        unsafe { piece_gpr!(src, dst, o, "word", ":x") }
+        o += 2;
+    }
+    if len & 1 != 0 {
+        // SAFETY: o + 1 == len: the last byte, in bounds.
+        unsafe { one(src, dst, o) }
+    }
+}
+
+/// Stores one piece of the broadcast value `v` at offset `o`.
+macro_rules! fill_gpr {
+    ($dst:expr, $o:expr, $v:expr, $ptr:literal, $m:literal) => {
+        asm!(
+            concat!("mov ", $ptr, " ptr [{d} + {o}], {v", $m, "}"),
+            d = in(reg) $dst,
+            o = in(reg) $o,
+            v = in(reg) $v,
+            options(nostack, preserves_flags),
+        )
+    };
+}
+
+/// `fill` for `len <= 64`: every byte is written exactly once.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`;
+/// - `len <= 64`.
+#[inline(always)]
+pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+    debug_assert!(len <= 64);
+    let v = u64::from(byte) * 0x0101_0101_0101_0101;
+    let mut o = 0;
+    if len >= 16 {
+        // 16..=64: 16-byte pieces for the multiples of 16, then the digits
+        // below 16. `k` is the number of bytes written with xmm stores.
+        let k = len & !15;
+        // SAFETY:
+        // - `k <= len` and `k` is a multiple of 16 in 16..=64: the pieces at
+        //   0, 16, ... below `k` are disjoint and in bounds;
+        // - `movq`/`punpcklqdq` only touch the scratch register.
+        unsafe {
+            asm!(
+                "movq {x}, {v}",
+                "punpcklqdq {x}, {x}",
+                "movdqu xmmword ptr [{d}], {x}",
+                "cmp {k}, 32",
+                "jb 2f",
+                "movdqu xmmword ptr [{d} + 16], {x}",
+                "cmp {k}, 48",
+                "jb 2f",
+                "movdqu xmmword ptr [{d} + 32], {x}",
+                "cmp {k}, 64",
+                "jb 2f",
+                "movdqu xmmword ptr [{d} + 48], {x}",
+                "2:",
+                d = in(reg) dst,
+                v = in(reg) v,
+                k = in(reg) k,
+                x = out(xmm_reg) _,
+                // `cmp` writes the flags, so no `preserves_flags`.
+                options(nostack),
+            );
+        }
+        o = k;
+    }
+    if len & 8 != 0 {
+        // SAFETY: o + 8 <= len: in bounds, disjoint from the other pieces.
+        unsafe { fill_gpr!(dst, o, v, "qword", "") }
+        o += 8;
+    }
+    if len & 4 != 0 {
+        // SAFETY: o + 4 <= len: in bounds, disjoint from the other pieces.
+        unsafe { fill_gpr!(dst, o, v, "dword", ":e") }
+        o += 4;
+    }
+    if len & 2 != 0 {
+        // SAFETY: o + 2 <= len: in bounds, disjoint from the other pieces.
+        unsafe { fill_gpr!(dst, o, v, "word", ":x") }
+        o += 2;
+    }
+    if len & 1 != 0 {
+        // SAFETY: o + 1 == len: the last byte, in bounds.
+        unsafe { fill_gpr!(dst, o, v, "byte", ":l") }
+    }
+}

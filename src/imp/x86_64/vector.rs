@@ -1,0 +1,763 @@
+//! Copies and fills of more than 64 bytes: vector loops (SSE2, AVX2,
+//! AVX-512), the same loops with non-temporal stores, and `rep movsb` /
+//! `rep stosb`.
+//!
+//! # Shape of every loop
+//!
+//! Registers: `rsi` = source, `rdi` = destination, `rcx` = bytes left.
+//!
+//! 1. **Head.** SSE2/AVX2: move 1, 2, 4, 8 (and 16 for AVX2) bytes whenever
+//!    the corresponding bit of `rdi` is set, so that `rdi` becomes
+//!    `W`-aligned; each move is naturally aligned on the destination and
+//!    starts where the previous one ended. AVX-512: one byte-masked move of
+//!    the `-rdi mod 64` bytes (from 512 bytes on for the cached loop, always
+//!    for the non-temporal one).
+//! 2. **Body.** Four vectors per iteration while at least `4W` bytes are
+//!    left, then one vector at a time while at least `W` are left: unaligned
+//!    loads, aligned (or, for short AVX-512 copies, unaligned) stores.
+//! 3. **Tail.** Fewer than `W` bytes are left. SSE2/AVX2: move 16, 8, 4, 2,
+//!    1 bytes whenever that bit of `rcx` is set. AVX-512: one byte-masked
+//!    move (skipped when nothing is left).
+//!
+//! The backward AVX-512 loop (`copy_avx512_bwd`) is the same mirrored. So
+//! every byte of both regions is read and written exactly once: the pieces
+//! tile `0..len` without overlap. That is what `store`, `copy` and
+//! `fill` need (a shared destination byte must be written once, see
+//! `src/imp/README.md`), and `load` uses the same loops.
+//!
+//! Requires `len >= 64`: the head then consumes fewer than `len` bytes.
+//! (`load_mid_avx512`, for `load` only, is the one routine here whose moves
+//! overlap; see its docs.)
+//!
+//! # `asm!` options
+//!
+//! - `clobber_abi("C")`: the blocks use rax, rdx, xmm0–xmm3 (and their
+//!   ymm/zmm extensions) and the opmask `k1` as scratch, and end with
+//!   `vzeroupper`; declaring every caller-saved register clobbered covers all
+//!   of that. Each block is the whole body of an `#[inline(never)]` function
+//!   compiled without AVX/AVX-512 target features, so no compiler value can
+//!   live in a ymm/zmm upper half or an opmask register there, and callers
+//!   reach it through an ordinary call (or tail call), across which the SysV
+//!   ABI makes all vector and opmask registers caller-saved.
+//! - `nostack`: nothing is pushed.
+//! - not `preserves_flags`: `test`, `cmp`, `add`, `sub` write the flags.
+//! - never `nomem`/`readonly`/`pure`: the blocks read memory that others
+//!   may be writing and write memory.
+//!
+//! # Ordering of non-temporal stores
+//!
+//! `movntdq`/`vmovntdq` stores are weakly ordered: they may pass earlier
+//! stores and later stores may pass them (Intel SDM Vol. 3A §9.2.2, "Writes
+//! are not reordered with other writes, with the following exceptions:
+//! streaming stores ..."; AMD APM Vol. 2 §7.4.2 "Memory Barrier Interaction
+//! with Memory Types" and §3.9.1 on `MOVNT*`). On x86 `fence(Release)` and
+//! `fence(Acquire)` compile to nothing but a compiler barrier, because plain
+//! stores are already ordered. So the NT loops are bracketed by `sfence`:
+//! the one before keeps every earlier store (in particular those before the
+//! `fence(Release)` of `store`/`copy`/`fill`) visible before any NT store,
+//! and the one after makes every NT store globally visible before any later
+//! store (the seqlock's closing counter store, or a release that hands a
+//! `load` destination to another thread).
+
+use core::arch::asm;
+
+/// Head of a copy: align `rdi` to 2, 4, 8 with general-purpose moves.
+macro_rules! head_gpr {
+    () => {
+        concat!(
+            "test dil, 1\n jz 2f\n",
+            "movzx eax, byte ptr [rsi]\n mov byte ptr [rdi], al\n",
+            "add rsi, 1\n add rdi, 1\n sub rcx, 1\n 2:\n",
+            "test dil, 2\n jz 2f\n",
+            "movzx eax, word ptr [rsi]\n mov word ptr [rdi], ax\n",
+            "add rsi, 2\n add rdi, 2\n sub rcx, 2\n 2:\n",
+            "test dil, 4\n jz 2f\n",
+            "mov eax, dword ptr [rsi]\n mov dword ptr [rdi], eax\n",
+            "add rsi, 4\n add rdi, 4\n sub rcx, 4\n 2:\n",
+            "test dil, 8\n jz 2f\n",
+            "mov rax, qword ptr [rsi]\n mov qword ptr [rdi], rax\n",
+            "add rsi, 8\n add rdi, 8\n sub rcx, 8\n 2:\n",
+        )
+    };
+}
+
+/// Head step 16 (xmm) of a copy.
+macro_rules! head_16 {
+    () => {
+        concat!(
+            "test dil, 16\n jz 2f\n",
+            "movdqu xmm0, xmmword ptr [rsi]\n movdqa xmmword ptr [rdi], xmm0\n",
+            "add rsi, 16\n add rdi, 16\n sub rcx, 16\n 2:\n",
+        )
+    };
+}
+
+/// Head of an AVX-512 copy: one byte-masked move of `h = -rdi mod 64` bytes
+/// (1 to 63, skipped when 0), so that `rdi` becomes 64-aligned. With
+/// `from_512`, copies shorter than 512 bytes skip it and stay unaligned:
+/// their stores hit L1 anyway, and the masked move would cost more than it
+/// saves. The non-temporal loops need `always`: `vmovntdq` faults on an
+/// unaligned address. `k1` holds the mask
+/// `(1 << h) - 1`: bytes whose mask bit is 0 are neither read nor written
+/// (see `src/imp/README.md`).
+macro_rules! head_mask {
+    (from_512) => {
+        concat!("cmp rcx, 512\n jb 2f\n", head_mask!(always))
+    };
+    (always) => {
+        concat!(
+            "mov rax, rdi\n neg rax\n and eax, 63\n jz 2f\n",
+            "xor edx, edx\n bts rdx, rax\n dec rdx\n kmovq k1, rdx\n",
+            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            "add rsi, rax\n add rdi, rax\n sub rcx, rax\n 2:\n",
+        )
+    };
+}
+
+/// Tail of an AVX-512 copy: one byte-masked move of the `rcx < 64` bytes
+/// left.
+macro_rules! tail_mask {
+    () => {
+        concat!(
+            "test rcx, rcx\n jz 2f\n",
+            "xor edx, edx\n bts rdx, rcx\n dec rdx\n kmovq k1, rdx\n",
+            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n 2:\n",
+        )
+    };
+}
+
+/// Head of an AVX-512 fill (value in `zmm0`), as [`head_mask`].
+macro_rules! fhead_mask {
+    (from_512) => {
+        concat!("cmp rcx, 512\n jb 2f\n", fhead_mask!(always))
+    };
+    (always) => {
+        concat!(
+            "mov rdx, rdi\n neg rdx\n and edx, 63\n jz 2f\n",
+            "xor esi, esi\n bts rsi, rdx\n dec rsi\n kmovq k1, rsi\n",
+            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            "add rdi, rdx\n sub rcx, rdx\n 2:\n",
+        )
+    };
+}
+
+/// Tail of an AVX-512 fill, as [`tail_mask`].
+macro_rules! ftail_mask {
+    () => {
+        concat!(
+            "test rcx, rcx\n jz 2f\n",
+            "xor esi, esi\n bts rsi, rcx\n dec rsi\n kmovq k1, rsi\n",
+            "vmovdqu8 [rdi] {{k1}}, zmm0\n 2:\n",
+        )
+    };
+}
+
+/// Tail of a copy: 8, 4, 2, 1 bytes according to the bits of `rcx`.
+macro_rules! tail_gpr {
+    () => {
+        concat!(
+            "test cl, 8\n jz 2f\n",
+            "mov rax, qword ptr [rsi]\n mov qword ptr [rdi], rax\n",
+            "add rsi, 8\n add rdi, 8\n 2:\n",
+            "test cl, 4\n jz 2f\n",
+            "mov eax, dword ptr [rsi]\n mov dword ptr [rdi], eax\n",
+            "add rsi, 4\n add rdi, 4\n 2:\n",
+            "test cl, 2\n jz 2f\n",
+            "movzx eax, word ptr [rsi]\n mov word ptr [rdi], ax\n",
+            "add rsi, 2\n add rdi, 2\n 2:\n",
+            "test cl, 1\n jz 2f\n",
+            "movzx eax, byte ptr [rsi]\n mov byte ptr [rdi], al\n 2:\n",
+        )
+    };
+}
+
+macro_rules! tail_16 {
+    () => {
+        concat!(
+            "test cl, 16\n jz 2f\n",
+            "movdqu xmm0, xmmword ptr [rsi]\n movdqu xmmword ptr [rdi], xmm0\n",
+            "add rsi, 16\n add rdi, 16\n 2:\n",
+        )
+    };
+}
+
+/// Body of a copy: 4 vectors per iteration, then 1. `$ld`/`$st` are the
+/// load and store mnemonics, `$r` the register prefix, `$w` the width and
+/// `$o1..$o3`, `$w4` its multiples, all as string literals.
+///
+/// No software prefetch: `prefetcht0` 1 KiB ahead measured 4-7% faster in
+/// isolation on Zen 5 but up to 16% slower in `cargo bench --bench compare`
+/// at 1 MiB, so it was left out.
+macro_rules! body_copy {
+    ($ld:literal, $st:literal, $r:literal, $w:literal, $o1:literal, $o2:literal, $o3:literal, $w4:literal) => {
+        concat!(
+            "cmp rcx, ",
+            $w4,
+            "\n jb 3f\n",
+            "4:\n",
+            $ld,
+            " ",
+            $r,
+            "0, [rsi]\n",
+            $ld,
+            " ",
+            $r,
+            "1, [rsi + ",
+            $o1,
+            "]\n",
+            $ld,
+            " ",
+            $r,
+            "2, [rsi + ",
+            $o2,
+            "]\n",
+            $ld,
+            " ",
+            $r,
+            "3, [rsi + ",
+            $o3,
+            "]\n",
+            $st,
+            " [rdi], ",
+            $r,
+            "0\n",
+            $st,
+            " [rdi + ",
+            $o1,
+            "], ",
+            $r,
+            "1\n",
+            $st,
+            " [rdi + ",
+            $o2,
+            "], ",
+            $r,
+            "2\n",
+            $st,
+            " [rdi + ",
+            $o3,
+            "], ",
+            $r,
+            "3\n",
+            "add rsi, ",
+            $w4,
+            "\n add rdi, ",
+            $w4,
+            "\n sub rcx, ",
+            $w4,
+            "\n",
+            "cmp rcx, ",
+            $w4,
+            "\n jae 4b\n",
+            "3:\n cmp rcx, ",
+            $w,
+            "\n jb 5f\n",
+            "6:\n",
+            $ld,
+            " ",
+            $r,
+            "0, [rsi]\n",
+            $st,
+            " [rdi], ",
+            $r,
+            "0\n",
+            "add rsi, ",
+            $w,
+            "\n add rdi, ",
+            $w,
+            "\n sub rcx, ",
+            $w,
+            "\n",
+            "cmp rcx, ",
+            $w,
+            "\n jae 6b\n",
+            "5:\n",
+        )
+    };
+}
+
+/// Head of a fill (value broadcast in rax and in `xmm0`/`ymm0`/`zmm0`).
+macro_rules! fhead_gpr {
+    () => {
+        concat!(
+            "test dil, 1\n jz 2f\n mov byte ptr [rdi], al\n add rdi, 1\n sub rcx, 1\n 2:\n",
+            "test dil, 2\n jz 2f\n mov word ptr [rdi], ax\n add rdi, 2\n sub rcx, 2\n 2:\n",
+            "test dil, 4\n jz 2f\n mov dword ptr [rdi], eax\n add rdi, 4\n sub rcx, 4\n 2:\n",
+            "test dil, 8\n jz 2f\n mov qword ptr [rdi], rax\n add rdi, 8\n sub rcx, 8\n 2:\n",
+        )
+    };
+}
+
+macro_rules! fhead_16 {
+    () => {
+        "test dil, 16\n jz 2f\n movdqa xmmword ptr [rdi], xmm0\n add rdi, 16\n sub rcx, 16\n 2:\n"
+    };
+}
+
+macro_rules! ftail_gpr {
+    () => {
+        concat!(
+            "test cl, 8\n jz 2f\n mov qword ptr [rdi], rax\n add rdi, 8\n 2:\n",
+            "test cl, 4\n jz 2f\n mov dword ptr [rdi], eax\n add rdi, 4\n 2:\n",
+            "test cl, 2\n jz 2f\n mov word ptr [rdi], ax\n add rdi, 2\n 2:\n",
+            "test cl, 1\n jz 2f\n mov byte ptr [rdi], al\n 2:\n",
+        )
+    };
+}
+
+macro_rules! ftail_16 {
+    () => {
+        "test cl, 16\n jz 2f\n movdqu xmmword ptr [rdi], xmm0\n add rdi, 16\n 2:\n"
+    };
+}
+
+macro_rules! body_fill {
+    ($st:literal, $r:literal, $w:literal, $o1:literal, $o2:literal, $o3:literal, $w4:literal) => {
+        concat!(
+            "cmp rcx, ",
+            $w4,
+            "\n jb 3f\n",
+            "4:\n",
+            $st,
+            " [rdi], ",
+            $r,
+            "0\n",
+            $st,
+            " [rdi + ",
+            $o1,
+            "], ",
+            $r,
+            "0\n",
+            $st,
+            " [rdi + ",
+            $o2,
+            "], ",
+            $r,
+            "0\n",
+            $st,
+            " [rdi + ",
+            $o3,
+            "], ",
+            $r,
+            "0\n",
+            "add rdi, ",
+            $w4,
+            "\n sub rcx, ",
+            $w4,
+            "\n",
+            "cmp rcx, ",
+            $w4,
+            "\n jae 4b\n",
+            "3:\n cmp rcx, ",
+            $w,
+            "\n jb 5f\n",
+            "6:\n",
+            $st,
+            " [rdi], ",
+            $r,
+            "0\n",
+            "add rdi, ",
+            $w,
+            "\n sub rcx, ",
+            $w,
+            "\n",
+            "cmp rcx, ",
+            $w,
+            "\n jae 6b\n",
+            "5:\n",
+        )
+    };
+}
+
+/// Defines an `#[inline(never)]` copy function over one asm template.
+macro_rules! copy_fn {
+    ($(#[$attr:meta])* $name:ident, $template:expr) => {
+        $(#[$attr])*
+        ///
+        /// # Safety
+        ///
+        /// Behavior is undefined if any of these is violated:
+        /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`,
+        ///   `len`;
+        /// - `len >= 64`;
+        /// - the CPU supports the instructions used (checked by the caller
+        ///   through `detect::features`).
+        #[inline(never)]
+        pub(super) unsafe fn $name(src: *const u8, dst: *mut u8, len: usize) {
+            debug_assert!(len >= 64);
+            // SAFETY:
+            // - `src..src+len` and `dst..dst+len` are valid and disjoint
+            //   (caller); the head, body and tail pieces tile `0..len`
+            //   exactly once (module docs), so every access is in bounds and
+            //   each byte is read once and written once;
+            // - every load and store is single-copy atomic per byte (Intel
+            //   SDM Vol. 3A §9.1.1, AMD APM Vol. 2 §7.3.2; see
+            //   `src/imp/README.md`), so each byte is accessed as by a
+            //   relaxed `AtomicU8` operation;
+            // - the instructions exist on this CPU (caller);
+            // - options and clobbers: module docs.
+            unsafe {
+                asm!(
+                    $template,
+                    inout("rsi") src => _,
+                    inout("rdi") dst => _,
+                    inout("rcx") len => _,
+                    clobber_abi("C"),
+                    options(nostack),
+                );
+            }
+        }
+    };
+}
+
+/// Defines an `#[inline(never)]` fill function over one asm template; the
+/// template starts with the broadcast value in rax.
+macro_rules! fill_fn {
+    ($(#[$attr:meta])* $name:ident, $template:expr) => {
+        $(#[$attr])*
+        ///
+        /// # Safety
+        ///
+        /// Behavior is undefined if any of these is violated:
+        /// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`;
+        /// - `len >= 64`;
+        /// - the CPU supports the instructions used (checked by the caller
+        ///   through `detect::features`).
+        #[inline(never)]
+        pub(super) unsafe fn $name(dst: *mut u8, byte: u8, len: usize) {
+            debug_assert!(len >= 64);
+            let v = u64::from(byte) * 0x0101_0101_0101_0101;
+            // SAFETY:
+            // - `dst..dst+len` is valid (caller); the pieces tile `0..len`
+            //   exactly once (module docs), so each byte is written once;
+            // - every store is single-copy atomic per byte (see
+            //   `src/imp/README.md`);
+            // - the instructions exist on this CPU (caller);
+            // - options and clobbers: module docs.
+            unsafe {
+                asm!(
+                    $template,
+                    inout("rdi") dst => _,
+                    inout("rcx") len => _,
+                    inout("rax") v => _,
+                    clobber_abi("C"),
+                    options(nostack),
+                );
+            }
+        }
+    };
+}
+
+copy_fn!(
+    /// SSE2 copy: 16-byte `movdqu` loads, `movdqa` stores.
+    copy_sse2,
+    concat!(
+        head_gpr!(),
+        body_copy!("movdqu", "movdqa", "xmm", "16", "16", "32", "48", "64"),
+        tail_gpr!(),
+    )
+);
+
+copy_fn!(
+    /// SSE2 copy with non-temporal `movntdq` stores in the body.
+    copy_sse2_nt,
+    concat!(
+        "sfence\n",
+        head_gpr!(),
+        body_copy!("movdqu", "movntdq", "xmm", "16", "16", "32", "48", "64"),
+        tail_gpr!(),
+        "sfence\n",
+    )
+);
+
+copy_fn!(
+    /// AVX2 copy: 32-byte `vmovdqu` loads, `vmovdqa` stores.
+    copy_avx2,
+    concat!(
+        head_gpr!(),
+        head_16!(),
+        body_copy!("vmovdqu", "vmovdqa", "ymm", "32", "32", "64", "96", "128"),
+        tail_16!(),
+        tail_gpr!(),
+        "vzeroupper\n",
+    )
+);
+
+copy_fn!(
+    /// AVX-512 copy: 64-byte `vmovdqu64` loads, `vmovdqa64` stores.
+    copy_avx512,
+    concat!(
+        head_mask!(from_512),
+        body_copy!("vmovdqu64", "vmovdqu64", "zmm", "64", "64", "128", "192", "256"),
+        tail_mask!(),
+        "vzeroupper\n",
+    )
+);
+
+copy_fn!(
+    /// AVX-512 copy with non-temporal `vmovntdq` stores in the body.
+    copy_avx512_nt,
+    concat!(
+        "sfence\n",
+        head_mask!(always),
+        body_copy!("vmovdqu64", "vmovntdq", "zmm", "64", "64", "128", "192", "256"),
+        tail_mask!(),
+        "sfence\n",
+        "vzeroupper\n",
+    )
+);
+
+copy_fn!(
+    /// AVX-512 copy that runs backward, from the end of the buffers.
+    ///
+    /// Used when the destination is less than 512 bytes ahead of the source
+    /// modulo 4 KiB: going forward, each iteration's loads then have the
+    /// same page offsets as the previous iteration's stores, still in the
+    /// store buffer, and the CPU stalls them on a false dependency ("4K
+    /// aliasing"; measured 0.58x memcpy at 16 KiB on Zen 5). Going backward,
+    /// the pending stores are at offsets the loads have already passed.
+    ///
+    /// Same tiling as the forward loops, mirrored: a byte-masked move of the
+    /// last `(dst + len) mod 64` bytes aligns the end, 64-byte moves run
+    /// down, and one byte-masked move covers what is left at the start. No
+    /// byte is accessed twice.
+    copy_avx512_bwd,
+    concat!(
+        "lea r8, [rsi + rcx]\n lea r9, [rdi + rcx]\n",
+        "mov rax, r9\n and eax, 63\n jz 2f\n",
+        "xor edx, edx\n bts rdx, rax\n dec rdx\n kmovq k1, rdx\n",
+        "sub r8, rax\n sub r9, rax\n sub rcx, rax\n",
+        "vmovdqu8 zmm0 {{k1}} {{z}}, [r8]\n vmovdqu8 [r9] {{k1}}, zmm0\n",
+        "2:\n cmp rcx, 256\n jb 3f\n",
+        "4:\n",
+        "vmovdqu64 zmm0, [r8 - 64]\n vmovdqu64 zmm1, [r8 - 128]\n",
+        "vmovdqu64 zmm2, [r8 - 192]\n vmovdqu64 zmm3, [r8 - 256]\n",
+        "vmovdqu64 [r9 - 64], zmm0\n vmovdqu64 [r9 - 128], zmm1\n",
+        "vmovdqu64 [r9 - 192], zmm2\n vmovdqu64 [r9 - 256], zmm3\n",
+        "sub r8, 256\n sub r9, 256\n sub rcx, 256\n cmp rcx, 256\n jae 4b\n",
+        "3:\n cmp rcx, 64\n jb 5f\n",
+        "6:\n vmovdqu64 zmm0, [r8 - 64]\n vmovdqu64 [r9 - 64], zmm0\n",
+        "sub r8, 64\n sub r9, 64\n sub rcx, 64\n cmp rcx, 64\n jae 6b\n",
+        "5:\n test rcx, rcx\n jz 7f\n",
+        "xor edx, edx\n bts rdx, rcx\n dec rdx\n kmovq k1, rdx\n",
+        "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n",
+        "7:\n vzeroupper\n",
+    )
+);
+
+fill_fn!(
+    /// SSE2 fill.
+    fill_sse2,
+    concat!(
+        "movq xmm0, rax\n punpcklqdq xmm0, xmm0\n",
+        fhead_gpr!(),
+        body_fill!("movdqa", "xmm", "16", "16", "32", "48", "64"),
+        ftail_gpr!(),
+    )
+);
+
+fill_fn!(
+    /// SSE2 fill with non-temporal stores in the body.
+    fill_sse2_nt,
+    concat!(
+        "sfence\n",
+        "movq xmm0, rax\n punpcklqdq xmm0, xmm0\n",
+        fhead_gpr!(),
+        body_fill!("movntdq", "xmm", "16", "16", "32", "48", "64"),
+        ftail_gpr!(),
+        "sfence\n",
+    )
+);
+
+fill_fn!(
+    /// AVX2 fill.
+    fill_avx2,
+    concat!(
+        "vmovq xmm0, rax\n vpbroadcastq ymm0, xmm0\n",
+        fhead_gpr!(),
+        fhead_16!(),
+        body_fill!("vmovdqa", "ymm", "32", "32", "64", "96", "128"),
+        ftail_16!(),
+        ftail_gpr!(),
+        "vzeroupper\n",
+    )
+);
+
+fill_fn!(
+    /// AVX-512 fill.
+    fill_avx512,
+    concat!(
+        "vpbroadcastq zmm0, rax\n",
+        fhead_mask!(from_512),
+        body_fill!("vmovdqu64", "zmm", "64", "64", "128", "192", "256"),
+        ftail_mask!(),
+        "vzeroupper\n",
+    )
+);
+
+fill_fn!(
+    /// AVX-512 fill with non-temporal stores in the body.
+    fill_avx512_nt,
+    concat!(
+        "sfence\n",
+        "vpbroadcastq zmm0, rax\n",
+        fhead_mask!(always),
+        body_fill!("vmovntdq", "zmm", "64", "64", "128", "192", "256"),
+        ftail_mask!(),
+        "sfence\n",
+        "vzeroupper\n",
+    )
+);
+
+/// `load` of 65 to 256 bytes with AVX-512: two or four unaligned 64-byte
+/// moves that may overlap, no loop and no mask.
+///
+/// Only for `load`, whose destination is private: a source byte covered by
+/// two moves is read twice, and both loads come before both stores, in the
+/// same order, so the destination keeps the value of the *later* read (see
+/// `src/imp/README.md`, "Overlapping moves"). A shared destination must not
+/// be written twice, so `store` and `copy` use [`copy_avx512`].
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`, with
+///   `dst` private;
+/// - `65 <= len <= 256`;
+/// - the CPU supports AVX-512F (checked by the caller).
+#[inline(never)]
+pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
+    debug_assert!((65..=256).contains(&len));
+    // SAFETY:
+    // - 65 <= len <= 256: the pieces at 0 and len-64 (len <= 128), or at 0,
+    //   64, len-128 and len-64 (len > 128), lie inside both regions, which
+    //   are valid (caller); overlapping pieces are loaded and stored in the
+    //   same order, so each destination byte gets the later read;
+    // - AVX-512F is present (caller); each access is single-copy atomic per
+    //   byte (`src/imp/README.md`);
+    // - options and clobbers as in the module docs.
+    unsafe {
+        asm!(
+            "cmp rcx, 128",
+            "ja 2f",
+            "vmovdqu64 zmm0, [rsi]",
+            "vmovdqu64 zmm1, [rsi + rcx - 64]",
+            "vmovdqu64 [rdi], zmm0",
+            "vmovdqu64 [rdi + rcx - 64], zmm1",
+            "jmp 3f",
+            "2:",
+            "vmovdqu64 zmm0, [rsi]",
+            "vmovdqu64 zmm1, [rsi + 64]",
+            "vmovdqu64 zmm2, [rsi + rcx - 128]",
+            "vmovdqu64 zmm3, [rsi + rcx - 64]",
+            "vmovdqu64 [rdi], zmm0",
+            "vmovdqu64 [rdi + 64], zmm1",
+            "vmovdqu64 [rdi + rcx - 128], zmm2",
+            "vmovdqu64 [rdi + rcx - 64], zmm3",
+            "3:",
+            "vzeroupper",
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            inout("rcx") len => _,
+            clobber_abi("C"),
+            options(nostack),
+        );
+    }
+}
+
+/// `rep movsb` for a private destination (`load`), followed by `lfence`.
+///
+/// The fast-string microcode may perform the accesses of one `rep movsb`
+/// out of order (Intel SDM Vol. 3A §9.2.4, "Fast-String Operation and
+/// Out-of-Order Stores"); bytes are unsequenced in our contract, so that is
+/// fine inside the copy. But `load(.., Acquire)` ends with `fence(Acquire)`,
+/// which is only a compiler barrier on x86, and the SDM states the ordering
+/// of string operations against *stores* (§9.2.4.1: "string operations are
+/// not reordered with other store operations") but says nothing as explicit
+/// about later *loads*. `lfence` ("no later instruction begins execution
+/// until LFENCE completes", Vol. 2 `LFENCE`) keeps every later load (a
+/// seqlock's sequence re-check) from being satisfied before the copy's
+/// loads, whatever the microcode does. It costs nothing measurable at the
+/// sizes (32 KiB and more) where `rep movsb` is used.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
+#[inline(never)]
+pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: `rep movsb` copies `len` bytes ascending (DF is clear on entry
+    // to any asm block, per the Rust inline-asm rules), reading and writing
+    // each byte exactly once, within the valid regions (caller); each byte
+    // access is single-copy atomic (`src/imp/README.md`). Options:
+    // `nostack`; not `preserves_flags` (conservative for string microcode);
+    // never `nomem`/`readonly`: it reads shared memory and writes memory.
+    unsafe {
+        asm!(
+            "rep movsb",
+            "lfence",
+            inout("rcx") len => _,
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            options(nostack),
+        );
+    }
+}
+
+/// `rep movsb` for a shared destination (`store`, `copy`): `sfence` before,
+/// `mfence` after.
+///
+/// Intel orders string operations with other stores (§9.2.4.1), but AMD's
+/// fast-string implementation switches to streaming stores for large sizes
+/// and the AMD APM does not promise that ordering in the same words, so the
+/// copy is fenced like the non-temporal loops: `sfence` before keeps every
+/// earlier store (those before `store`'s `fence(Release)`) visible first;
+/// `mfence` after makes the copy's stores globally visible before any later
+/// store (a seqlock's closing counter store) and, as `lfence` does for
+/// [`rep_movsb_private`], keeps later loads after the copy's loads (`copy`
+/// with `Acquire`).
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
+#[inline(never)]
+pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: as in `rep_movsb_private`; the fences touch no memory.
+    unsafe {
+        asm!(
+            "sfence",
+            "rep movsb",
+            "mfence",
+            inout("rcx") len => _,
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            options(nostack),
+        );
+    }
+}
+
+/// `rep stosb` between two `sfence` (see [`rep_movsb_shared`]; a fill
+/// reads no shared memory, so ordering its stores is enough).
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`.
+#[inline(never)]
+pub(super) unsafe fn rep_stosb(dst: *mut u8, byte: u8, len: usize) {
+    // SAFETY: `rep stosb` writes `len` bytes ascending (DF clear), each
+    // exactly once, inside the valid region (caller). Options as in
+    // `rep_movsb_private`.
+    unsafe {
+        asm!(
+            "sfence",
+            "rep stosb",
+            "sfence",
+            inout("rcx") len => _,
+            inout("rdi") dst => _,
+            in("al") byte,
+            options(nostack),
+        );
+    }
+}
