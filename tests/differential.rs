@@ -403,27 +403,34 @@ fn shared_bytes_are_written_once() {
 }
 
 /// The write-once check must be able to fail: a "kernel" that writes the
-/// region twice, with a pause between (the window an overlapping tail store
-/// opens, widened so that the other thread can hit it on a loaded machine),
-/// is caught.
+/// region twice is caught. Between its two passes it waits until the other
+/// thread's `compare_exchange` has landed on the watched byte (or 100 ms have
+/// passed), so the check does not depend on timing, which matters under
+/// emulation (`ci/cross.sh` runs this under qemu).
 #[test]
 fn negative_control_double_write_is_caught() {
+    const J: usize = 95;
     let src = [V; 96];
     let twice = |dst: *mut u8, len: usize| {
         for pass in 0..2 {
             // SAFETY: as in `shared_bytes_are_written_once`.
             unsafe { bytewise::store(src.as_ptr(), dst, len, bytewise::Ordering::Relaxed) };
             if pass == 0 {
+                // SAFETY: `dst` is valid for `len > J` bytes of atomics.
+                let watched =
+                    unsafe { core::sync::atomic::AtomicU8::from_ptr(dst.wrapping_add(J)) };
                 let t = std::time::Instant::now();
-                while t.elapsed() < std::time::Duration::from_micros(200) {
-                    core::hint::spin_loop();
+                while watched.load(core::sync::atomic::Ordering::Relaxed) == V
+                    && t.elapsed() < std::time::Duration::from_millis(100)
+                {
+                    std::thread::yield_now();
                 }
             }
         }
     };
     let mut lost = 0;
     for _ in 0..20 {
-        lost += lost_updates(&twice, 95, 50);
+        lost += lost_updates(&twice, J, 50);
         if lost > 0 {
             break;
         }
