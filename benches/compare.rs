@@ -12,6 +12,10 @@
 //! misaligned source. `atomic-memcpy` is used at its best: `atomic_load` and
 //! `atomic_store` of whole `[u8; 64]` chunks from 8-aligned memory (its
 //! `usize` path), with `inline-always`.
+//!
+//! `-- --kernels`: each kernel's `load` alone. `-- --placement`: `memcpy`,
+//! `load` and `store` with the destination at fixed offsets from a
+//! page-aligned source (see `placement`).
 #![allow(missing_docs, clippy::std_instead_of_core)]
 
 use std::hint::black_box;
