@@ -12,6 +12,10 @@
 //! misaligned source. `atomic-memcpy` is used at its best: `atomic_load` and
 //! `atomic_store` of whole `[u8; 64]` chunks from 8-aligned memory (its
 //! `usize` path), with `inline-always`.
+//!
+//! `-- --kernels`: each kernel's `load` alone. `-- --placement`: `memcpy`,
+//! `load` and `store` with the destination at fixed offsets from a
+//! page-aligned source (see `placement`).
 #![allow(missing_docs, clippy::std_instead_of_core)]
 
 use std::hint::black_box;
@@ -272,6 +276,27 @@ fn measure(
         s.addr() % 4096,
         d.addr().wrapping_sub(s.addr()) % 4096
     );
+    let label = if src_off == 0 {
+        fmt_size(n)
+    } else {
+        format!("{} src+{src_off}", fmt_size(n))
+    };
+    measure_at(n, s, d, label, variants, rounds, target, portable)
+}
+
+/// [`measure`] on given buffers: `s` and `d` are valid, disjoint regions of
+/// at least `n` bytes.
+#[allow(clippy::too_many_arguments)]
+fn measure_at(
+    n: usize,
+    s: *mut u8,
+    d: *mut u8,
+    label: String,
+    variants: &[Variant],
+    rounds: usize,
+    target: Duration,
+    portable: unsafe fn(*const u8, *mut u8, usize),
+) -> Row {
     // Calibrate the iteration count on memcpy so one sample takes ~`target`.
     let once = time(Variant::Memcpy, s, d, n, 1, portable).max(1e-9);
     let probe = ((1e-3 / once) as u64).clamp(1, 1 << 24);
@@ -311,11 +336,6 @@ fn measure(
             ratios[i].push(base / this[i]);
         }
     }
-    let label = if src_off == 0 {
-        fmt_size(n)
-    } else {
-        format!("{} src+{src_off}", fmt_size(n))
-    };
     let cells = variants
         .iter()
         .enumerate()
@@ -334,6 +354,9 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     if std::env::args().any(|a| a == "--kernels") {
         return per_kernel(quick);
+    }
+    if std::env::args().any(|a| a == "--placement") {
+        return placement(quick);
     }
     let portable = __kernels::all()
         .get("portable")
@@ -474,6 +497,44 @@ fn per_kernel(quick: bool) {
                 line += &format!(" {:.2} |", c.2);
             }
             println!("{line}");
+        }
+    }
+}
+
+/// `--placement`: `memcpy`, `load` and `store` with the source at a page
+/// boundary and the destination at several offsets from it modulo 4 KiB
+/// (the main table takes whatever placement the allocator gives). Every
+/// variant runs on the same pair of pointers, so the ratios compare like
+/// with like; the spread over the rows shows how much each side depends on
+/// where the buffers sit (4K aliasing, relative misalignment).
+fn placement(quick: bool) {
+    let portable = __kernels::all()
+        .get("portable")
+        .expect("portable kernel")
+        .load;
+    let vs = [Variant::Memcpy, Variant::Load, Variant::Store];
+    let (rounds, target) = if quick {
+        (15, Duration::from_micros(250))
+    } else {
+        (41, Duration::from_micros(250))
+    };
+    let offsets = [0usize, 3, 16, 32, 64, 256, 2048, 4032, 4080, 4093];
+    println!("| size | dst - src mod 4096 | memcpy GB/s | load | store |");
+    println!("|---|---|---|---|---|");
+    for n in [256usize, 4 << 10, 64 << 10] {
+        // src at a page boundary; dst at least one page past the end of src.
+        let gap = n.div_ceil(4096) * 4096 + 4096;
+        let mut buf = Buf::new(gap + n + 2 * 4096, 0x5A);
+        let base = buf.ptr(0);
+        let s = base.wrapping_add(base.addr().wrapping_neg() % 4096);
+        for off in offsets {
+            let d = s.wrapping_add(gap + off);
+            let label = format!("{} | {off:#x}", fmt_size(n));
+            let row = measure_at(n, s, d, label, &vs, rounds, target, portable);
+            println!(
+                "| {} | {:.2} | {:.2}x | {:.2}x |",
+                row.label, row.cells[0].1, row.cells[1].2, row.cells[2].2
+            );
         }
     }
 }

@@ -222,6 +222,11 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::copy(src, dst, len) }
+    } else if cached() & AVX512 != 0 && len <= 256 {
+        // Inline, like `load`'s 65-256 bytes.
+        // SAFETY: the caller's contract, `65 <= len <= 256`, AVX-512
+        // detected.
+        unsafe { vector::store_mid_avx512(src, dst, len) }
     } else if cached() & AVX512 != 0 && direct(src, dst, len) {
         // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
@@ -242,6 +247,11 @@ pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::copy(src, dst, len) }
+    } else if cached() & AVX512 != 0 && len <= 256 {
+        // Inline, like `load`'s 65-256 bytes.
+        // SAFETY: the caller's contract, `65 <= len <= 256`, AVX-512
+        // detected.
+        unsafe { vector::store_mid_avx512(src, dst, len) }
     } else if cached() & AVX512 != 0 && direct(src, dst, len) {
         // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
