@@ -122,6 +122,10 @@ enum Kind {
     Read,
     /// million reads per second while another thread writes.
     ReadUnderWriter,
+    /// million writes per second while another thread reads: the other
+    /// side of the same contention, so that read throughput under a writer
+    /// is not mistaken for speed when it is bought by starving the writer.
+    WriteUnderReader,
     /// ns per write, no reader.
     Write,
 }
@@ -131,11 +135,12 @@ impl Kind {
         match self {
             Kind::Read => "read, no writer (ns)",
             Kind::ReadUnderWriter => "reads/s under a writer (M/s)",
+            Kind::WriteUnderReader => "writes/s under a reader (M/s)",
             Kind::Write => "write, no reader (ns)",
         }
     }
     fn higher_is_better(self) -> bool {
-        self == Kind::ReadUnderWriter
+        matches!(self, Kind::ReadUnderWriter | Kind::WriteUnderReader)
     }
 }
 
@@ -229,6 +234,32 @@ fn runner<T: Value, C: Contender<T> + 'static>(kind: Kind) -> Runner {
                 rate
             })
         }),
+        Kind::WriteUnderReader => Box::new(move || {
+            let stop = AtomicBool::new(false);
+            let started = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    started.store(true, Ordering::Release);
+                    while !stop.load(Ordering::Relaxed) {
+                        black_box(black_box(cell).read());
+                    }
+                });
+                while !started.load(Ordering::Acquire) {
+                    core::hint::spin_loop();
+                }
+                let t = Instant::now();
+                let mut writes = 0u64;
+                while t.elapsed() < WINDOW {
+                    for _ in 0..64 {
+                        cell.write(T::nth(writes));
+                        writes += 1;
+                    }
+                }
+                let rate = writes as f64 / t.elapsed().as_secs_f64() / 1e6;
+                stop.store(true, Ordering::Relaxed);
+                rate
+            })
+        }),
     };
     Runner {
         name: C::NAME,
@@ -308,7 +339,12 @@ fn main() {
         .unwrap_or(15);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut rows = Vec::new();
-    for kind in [Kind::Read, Kind::ReadUnderWriter, Kind::Write] {
+    for kind in [
+        Kind::Read,
+        Kind::ReadUnderWriter,
+        Kind::WriteUnderReader,
+        Kind::Write,
+    ] {
         rows.push(measure::<[u64; 8]>(kind, samples));
         rows.push(measure::<[u8; 256]>(kind, samples));
     }
