@@ -18,8 +18,10 @@
 //! page-aligned source (see `placement`).
 #![allow(missing_docs, clippy::std_instead_of_core)]
 
+mod common;
+
+use common::Line;
 use std::hint::black_box;
-use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -31,21 +33,6 @@ fn kernels() -> &'static [__kernels::Kernel] {
     static K: std::sync::OnceLock<Vec<__kernels::Kernel>> = std::sync::OnceLock::new();
     K.get_or_init(|| __kernels::all().iter().collect())
 }
-
-/// What `atomic-memcpy` moves per call: 64 bytes, 8-aligned, so it takes
-/// its `AtomicUsize` path with the alignment known at compile time.
-#[repr(C, align(8))]
-#[derive(Clone, Copy)]
-struct Chunk64([u8; 64]);
-
-/// The 8-byte variant for copies shorter than 64 bytes.
-#[repr(C, align(8))]
-#[derive(Clone, Copy)]
-struct Chunk8([u8; 8]);
-
-#[repr(C, align(64))]
-#[derive(Clone, Copy)]
-struct Line([u8; 64]);
 
 /// A 64-byte aligned heap buffer with 64 spare bytes at the end.
 struct Buf(Vec<Line>);
@@ -116,72 +103,10 @@ unsafe fn run(
             // SAFETY: as above; the kernel contract is that of `bytewise::load`.
             unsafe { (k.load)(src, dst, n) }
         }
-        Variant::AmcLoad => {
-            if n < 64 {
-                let mut i = 0;
-                while i < n {
-                    // SAFETY: `i + 8 <= n` (n is a multiple of 8), aligned.
-                    let x = unsafe {
-                        atomic_memcpy::atomic_load(src.wrapping_add(i).cast::<Chunk8>(), Relaxed)
-                    };
-                    // SAFETY: in bounds of `dst`.
-                    unsafe {
-                        dst.wrapping_add(i)
-                            .cast::<MaybeUninit<Chunk8>>()
-                            .write_unaligned(x)
-                    };
-                    i += 8;
-                }
-            } else {
-                let mut i = 0;
-                while i + 64 <= n {
-                    // SAFETY: `i + 64 <= n`, 8-aligned.
-                    let x = unsafe {
-                        atomic_memcpy::atomic_load(src.wrapping_add(i).cast::<Chunk64>(), Relaxed)
-                    };
-                    // SAFETY: in bounds of `dst`.
-                    unsafe {
-                        dst.wrapping_add(i)
-                            .cast::<MaybeUninit<Chunk64>>()
-                            .write_unaligned(x)
-                    };
-                    i += 64;
-                }
-            }
-        }
-        Variant::AmcStore => {
-            if n < 64 {
-                let mut i = 0;
-                while i < n {
-                    // SAFETY: in bounds of the initialized `src`.
-                    let x = unsafe { src.wrapping_add(i).cast::<Chunk8>().read_unaligned() };
-                    // SAFETY: `i + 8 <= n`, 8-aligned.
-                    unsafe {
-                        atomic_memcpy::atomic_store(
-                            dst.wrapping_add(i).cast::<Chunk8>(),
-                            x,
-                            Relaxed,
-                        )
-                    };
-                    i += 8;
-                }
-            } else {
-                let mut i = 0;
-                while i + 64 <= n {
-                    // SAFETY: in bounds of the initialized `src`.
-                    let x = unsafe { src.wrapping_add(i).cast::<Chunk64>().read_unaligned() };
-                    // SAFETY: `i + 64 <= n`, 8-aligned.
-                    unsafe {
-                        atomic_memcpy::atomic_store(
-                            dst.wrapping_add(i).cast::<Chunk64>(),
-                            x,
-                            Relaxed,
-                        )
-                    };
-                    i += 64;
-                }
-            }
-        }
+        // SAFETY: the caller's guarantee; the buffers are 64-aligned.
+        Variant::AmcLoad => unsafe { common::amc_load(src, dst, n) },
+        // SAFETY: as above; `src` is initialized.
+        Variant::AmcStore => unsafe { common::amc_store(src, dst, n) },
     }
 }
 

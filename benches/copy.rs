@@ -8,27 +8,14 @@
 //! same comparison as one table.
 #![allow(missing_docs, clippy::std_instead_of_core)]
 
+mod common;
+
+use common::Line;
 use std::hint::black_box;
-use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-
-/// 64 bytes, 8-aligned: `atomic-memcpy`'s `AtomicUsize` path with the
-/// alignment known at compile time.
-#[repr(C, align(8))]
-#[derive(Clone, Copy)]
-struct Chunk64([u8; 64]);
-
-/// 8 bytes, 8-aligned, for the 8-byte size.
-#[repr(C, align(8))]
-#[derive(Clone, Copy)]
-struct Chunk8([u8; 8]);
-
-#[repr(C, align(64))]
-#[derive(Clone, Copy)]
-struct Line([u8; 64]);
 
 const SIZES: [usize; 8] = [8, 64, 256, 1 << 10, 4 << 10, 64 << 10, 1 << 20, 64 << 20];
 
@@ -40,60 +27,15 @@ fn label(n: usize) -> String {
     }
 }
 
-/// `atomic-memcpy` load of `n` bytes (`n` is 8 or a multiple of 64).
-///
-/// # Safety
-///
-/// `src`/`dst` valid for `n` bytes, 8-aligned, disjoint, unshared.
-#[inline(always)]
-unsafe fn amc_load(src: *const u8, dst: *mut u8, n: usize) {
-    if n < 64 {
-        // SAFETY: `n == 8`, aligned (caller).
-        let x = unsafe { atomic_memcpy::atomic_load(src.cast::<Chunk8>(), Relaxed) };
-        // SAFETY: in bounds of `dst`.
-        unsafe { dst.cast::<MaybeUninit<Chunk8>>().write(x) };
-        return;
-    }
-    for i in (0..n).step_by(64) {
-        // SAFETY: `i + 64 <= n`, 8-aligned.
-        let x =
-            unsafe { atomic_memcpy::atomic_load(src.wrapping_add(i).cast::<Chunk64>(), Relaxed) };
-        // SAFETY: in bounds of `dst`.
-        unsafe { dst.wrapping_add(i).cast::<MaybeUninit<Chunk64>>().write(x) };
-    }
-}
-
-/// `atomic-memcpy` store of `n` bytes (`n` is 8 or a multiple of 64).
-///
-/// # Safety
-///
-/// As [`amc_load`]; `src` initialized.
-#[inline(always)]
-unsafe fn amc_store(src: *const u8, dst: *mut u8, n: usize) {
-    if n < 64 {
-        // SAFETY: in bounds of the initialized `src`.
-        let x = unsafe { src.cast::<Chunk8>().read() };
-        // SAFETY: `n == 8`, aligned (caller).
-        unsafe { atomic_memcpy::atomic_store(dst.cast::<Chunk8>(), x, Relaxed) };
-        return;
-    }
-    for i in (0..n).step_by(64) {
-        // SAFETY: in bounds of the initialized `src`.
-        let x = unsafe { src.wrapping_add(i).cast::<Chunk64>().read() };
-        // SAFETY: `i + 64 <= n`, 8-aligned.
-        unsafe { atomic_memcpy::atomic_store(dst.wrapping_add(i).cast::<Chunk64>(), x, Relaxed) };
-    }
-}
-
 /// One copy routine under test; `(src, dst, len)`, with the contract of
-/// [`amc_load`].
+/// [`common::amc_load`].
 type Op = unsafe fn(*const u8, *mut u8, usize);
 
 /// `ptr::copy_nonoverlapping`, i.e. glibc `memcpy` for a run-time length.
 ///
 /// # Safety
 ///
-/// As [`amc_load`].
+/// As [`common::amc_load`].
 unsafe fn memcpy(src: *const u8, dst: *mut u8, n: usize) {
     // SAFETY: valid, disjoint regions (caller).
     unsafe { core::ptr::copy_nonoverlapping(src, dst, n) }
@@ -103,7 +45,7 @@ unsafe fn memcpy(src: *const u8, dst: *mut u8, n: usize) {
 ///
 /// # Safety
 ///
-/// As [`amc_load`].
+/// As [`common::amc_load`].
 #[inline(always)]
 unsafe fn load(src: *const u8, dst: *mut u8, n: usize) {
     // SAFETY: valid, disjoint regions that nothing else accesses (caller).
@@ -114,7 +56,7 @@ unsafe fn load(src: *const u8, dst: *mut u8, n: usize) {
 ///
 /// # Safety
 ///
-/// As [`amc_load`].
+/// As [`common::amc_load`].
 #[inline(always)]
 unsafe fn store(src: *const u8, dst: *mut u8, n: usize) {
     // SAFETY: valid, disjoint regions that nothing else accesses (caller).
@@ -149,8 +91,8 @@ fn bench(c: &mut Criterion) {
         run("memcpy", memcpy);
         run("load", load);
         run("store", store);
-        run("atomic-memcpy load", amc_load);
-        run("atomic-memcpy store", amc_store);
+        run("atomic-memcpy load", common::amc_load);
+        run("atomic-memcpy store", common::amc_store);
         if n <= 1 << 20 {
             // The portable path moves ~1 byte per cycle: 64 MiB would take
             // minutes of criterion samples for no new information.

@@ -12,18 +12,7 @@
 mod common;
 
 use bytewise::__kernels::{self, Kernel};
-use common::{Aligned, iters, pattern};
-
-const GUARD: usize = 64;
-const GUARD_BYTE: u8 = 0xA5;
-
-#[derive(Clone, Copy, Debug)]
-enum Op {
-    Load,
-    Store,
-    Copy,
-    Fill,
-}
+use common::{Aligned, GUARD, GUARD_BYTE, Op, fill_byte, iters, pattern, run};
 
 /// Runs `op` of `kernel` once and checks the result and the guards.
 fn check(kernel: &Kernel, op: Op, len: usize, src_off: usize, dst_off: usize) {
@@ -34,20 +23,8 @@ fn check(kernel: &Kernel, op: Op, len: usize, src_off: usize, dst_off: usize) {
     let src_before = src.bytes().to_vec();
     let mut dst = Aligned::new(GUARD + len + GUARD + 64, GUARD_BYTE);
     let (s, d) = (GUARD + src_off, GUARD + dst_off);
-    let fill_byte = (len as u8) ^ 0x3C;
-    // SAFETY: both buffers have `GUARD + 64 + len + GUARD` bytes, so
-    // `s..s+len` and `d..d+len` are in bounds; they are separate allocations,
-    // and nothing else accesses them.
-    unsafe {
-        let sp = src.as_mut_ptr().add(s);
-        let dp = dst.as_mut_ptr().add(d);
-        match op {
-            Op::Load => (kernel.load)(sp, dp, len),
-            Op::Store => (kernel.store)(sp, dp, len),
-            Op::Copy => (kernel.copy)(sp, dp, len),
-            Op::Fill => (kernel.fill)(dp, fill_byte, len),
-        }
-    }
+    let fill_byte = fill_byte(len);
+    run(kernel, op, &mut src, &mut dst, len, src_off, dst_off);
     let out = dst.bytes();
     let ctx = || {
         format!(

@@ -30,18 +30,7 @@
 mod common;
 
 use bytewise::__kernels::{self, Kernel};
-use common::{Aligned, pattern};
-
-const GUARD: usize = 64;
-const GUARD_BYTE: u8 = 0xA5;
-
-#[derive(Clone, Copy, Debug)]
-enum Op {
-    Load,
-    Store,
-    Copy,
-    Fill,
-}
+use common::{Aligned, GUARD, GUARD_BYTE, Op, pattern, run};
 
 const OPS: [Op; 4] = [Op::Load, Op::Store, Op::Copy, Op::Fill];
 
@@ -65,38 +54,6 @@ impl Bufs {
             reference: Aligned::new(n, GUARD_BYTE),
             out: Aligned::new(n, GUARD_BYTE),
         }
-    }
-}
-
-/// Runs `op` of `kernel` into `dst` (whose window is first reset to guard
-/// bytes); only the window `d-GUARD .. d+len+GUARD` is reset and compared.
-fn run(
-    kernel: &Kernel,
-    op: Op,
-    src: &mut Aligned,
-    dst: &mut Aligned,
-    len: usize,
-    s: usize,
-    d: usize,
-) {
-    let (s, d) = (GUARD + s, GUARD + d);
-    dst.bytes_mut()[d - GUARD..d + len + GUARD].fill(GUARD_BYTE);
-    let fill_byte = (len as u8) ^ 0x3C;
-    let sp = src.as_mut_ptr().wrapping_add(s);
-    let dp = dst.as_mut_ptr().wrapping_add(d);
-    // SAFETY (every arm): both buffers hold `GUARD + 64 + max_len + GUARD`
-    // bytes and `s, d < GUARD + 64`, `len <= max_len`, so both windows are
-    // in bounds; they are separate allocations and nothing else accesses
-    // them.
-    match op {
-        // SAFETY: as above.
-        Op::Load => unsafe { (kernel.load)(sp, dp, len) },
-        // SAFETY: as above.
-        Op::Store => unsafe { (kernel.store)(sp, dp, len) },
-        // SAFETY: as above.
-        Op::Copy => unsafe { (kernel.copy)(sp, dp, len) },
-        // SAFETY: as above.
-        Op::Fill => unsafe { (kernel.fill)(dp, fill_byte, len) },
     }
 }
 

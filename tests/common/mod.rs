@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+use bytewise::__kernels::Kernel;
+
 /// Scales an iteration count down under Miri, which is ~1000x slower.
 pub fn iters(native: usize, miri: usize) -> usize {
     if cfg!(miri) { miri } else { native }
@@ -71,4 +73,55 @@ pub fn self_command() -> std::process::Command {
         }
         None => Command::new(exe),
     }
+}
+
+/// Guard bytes kept on each side of a destination window.
+pub const GUARD: usize = 64;
+/// The value guard bytes hold; a kernel that writes one is caught.
+pub const GUARD_BYTE: u8 = 0xA5;
+
+/// One of the four kernel operations.
+#[derive(Clone, Copy, Debug)]
+pub enum Op {
+    Load,
+    Store,
+    Copy,
+    Fill,
+}
+
+/// Runs `op` of `kernel` into `dst` (whose window is first reset to guard
+/// bytes); only the window `d-GUARD .. d+len+GUARD` is reset and compared.
+pub fn run(
+    kernel: &Kernel,
+    op: Op,
+    src: &mut Aligned,
+    dst: &mut Aligned,
+    len: usize,
+    s: usize,
+    d: usize,
+) {
+    let (s, d) = (GUARD + s, GUARD + d);
+    dst.bytes_mut()[d - GUARD..d + len + GUARD].fill(GUARD_BYTE);
+    let fill_byte = fill_byte(len);
+    let sp = src.as_mut_ptr().wrapping_add(s);
+    let dp = dst.as_mut_ptr().wrapping_add(d);
+    // SAFETY (every arm): both buffers hold `GUARD + 64 + max_len + GUARD`
+    // bytes and `s, d < GUARD + 64`, `len <= max_len`, so both windows are
+    // in bounds; they are separate allocations and nothing else accesses
+    // them.
+    match op {
+        // SAFETY: as above.
+        Op::Load => unsafe { (kernel.load)(sp, dp, len) },
+        // SAFETY: as above.
+        Op::Store => unsafe { (kernel.store)(sp, dp, len) },
+        // SAFETY: as above.
+        Op::Copy => unsafe { (kernel.copy)(sp, dp, len) },
+        // SAFETY: as above.
+        Op::Fill => unsafe { (kernel.fill)(dp, fill_byte, len) },
+    }
+}
+
+/// The byte `Op::Fill` writes for a given length.
+pub fn fill_byte(len: usize) -> u8 {
+    (len as u8) ^ 0x3C
 }
