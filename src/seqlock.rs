@@ -482,9 +482,19 @@ impl<T: Copy> SeqLock<T> {
     /// ```
     #[inline]
     pub fn write(&self, value: T) {
+        // Put the value in memory before taking the lock. The byte-wise
+        // store copies from memory; left to itself the compiler writes the
+        // value out right before that copy, after the CAS, and the copy's
+        // wide loads then wait on store forwarding from the narrower stores
+        // that just wrote it. That wait happens with the counter odd, and a
+        // writer that writes back to back then leaves readers almost no even
+        // window: reads under a continuous writer went from about 0.1 M/s to
+        // several M/s on the project machine with this change.
+        let staged = MaybeUninit::new(value);
+        core::hint::black_box(&staged);
         let s = self.lock();
         // `Release` here is `fence(Release)` and then the byte-wise copy.
-        self.data.store(value, Release);
+        self.data.store_from(&staged, Release);
         self.seq.store(s.wrapping_add(2), Release);
     }
 
