@@ -92,8 +92,11 @@ type AtomicSeq = core::sync::atomic::AtomicU32;
 /// until one copy fits between two writes, polling the counter with
 /// `spin_loop` and then (with `std`) `yield_now` between polls. Each writer
 /// holds the counter odd from its CAS to its release store, and a writer that
-/// writes again at once makes it odd again right away, so under such a writer
-/// reads succeed rarely (the README's benchmark measures it). Use
+/// writes again at once makes it odd again right away. `write` keeps that
+/// window short: it stages the value before its CAS, so the copy under the
+/// lock does not stall. Readers still make progress only in the gaps between
+/// writes; the README's benchmark measures reads per second under a writer
+/// that never rests. Use
 /// [`try_read`](SeqLock::try_read) or [`read_timeout`](SeqLock::read_timeout)
 /// where a bounded wait matters, and a `RwLock` for data that is written as
 /// often as it is read.
