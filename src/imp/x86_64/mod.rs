@@ -239,27 +239,18 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
 
 /// Byte-wise atomic on both sides.
 ///
+/// The same instructions as [`store`]: every path there reads each source
+/// byte once (loads before stores, no overlapping loads) and writes each
+/// destination byte once, so a shared source is read exactly as `store`
+/// reads a private one.
+///
 /// # Safety
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
 pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
-    if len <= SMALL_MAX {
-        // SAFETY: the caller's contract, and `len <= 64`.
-        unsafe { small::copy(src, dst, len) }
-    } else if cached() & AVX512 != 0 && len <= 256 {
-        // Inline, like `load`'s 65-256 bytes.
-        // SAFETY: the caller's contract, `65 <= len <= 256`, AVX-512
-        // detected.
-        unsafe { vector::store_mid_avx512(src, dst, len) }
-    } else if cached() & AVX512 != 0 && direct(src, dst, len) {
-        // The common case, called directly to save a level of calls.
-        // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
-        unsafe { vector::copy_avx512(src, dst, len) }
-    } else {
-        // SAFETY: the caller's contract, and `len > 64`.
-        unsafe { copy_large(src, dst, len, true) }
-    }
+    // SAFETY: the caller's contract, which includes `store`'s.
+    unsafe { store(src, dst, len) }
 }
 
 /// Byte-wise atomic writes of `byte`.
