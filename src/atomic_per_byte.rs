@@ -126,7 +126,17 @@ impl<T> AtomicPerByte<T> {
     where
         T: Copy,
     {
-        self.store_from(&MaybeUninit::new(value), order);
+        let value = MaybeUninit::new(value);
+        // SAFETY: as in `store_from`; `value` is a local that was just
+        // written, which is what `store_value` is for.
+        unsafe {
+            crate::raw::store_value(
+                value.as_ptr().cast(),
+                self.inner.get().cast(),
+                size_of::<T>(),
+                order,
+            );
+        }
     }
 
     /// Loads the value into `dst`.

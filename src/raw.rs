@@ -160,13 +160,46 @@ pub unsafe fn load(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
 #[inline]
 #[track_caller]
 pub unsafe fn store(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
+    // SAFETY: this function's `# Safety` section is `store_with`'s.
+    unsafe { store_with(imp::store, src, dst, len, order) }
+}
+
+/// [`store`] for a `src` that is a value the caller has just built (a `T`
+/// taken by value): the kernels may then move it in pieces that the CPU
+/// forwards from the stores that wrote it (`imp::store_value`).
+///
+/// # Safety
+///
+/// As [`store`].
+#[inline]
+#[track_caller]
+pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
+    // SAFETY: the caller upholds `store`'s contract, which is `store_with`'s.
+    unsafe { store_with(imp::store_value, src, dst, len, order) }
+}
+
+/// The body of [`store`] and [`store_value`], with the kernel to use.
+///
+/// # Safety
+///
+/// As [`store`]; `kernel` has the kernel contract of `imp/mod.rs` for
+/// `store`.
+#[inline(always)]
+#[track_caller]
+unsafe fn store_with(
+    kernel: unsafe fn(*const u8, *mut u8, usize),
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    order: Ordering,
+) {
     check_store_ordering(order);
     debug_check(src, dst, len);
     fence_before(order);
     // SAFETY: the kernel contract (imp/mod.rs) is this function's `# Safety`
     // section: valid, non-overlapping regions, an initialized private `src`,
     // a shared `dst` accessed only atomically.
-    unsafe { imp::store(src, dst, len) };
+    unsafe { kernel(src, dst, len) };
 }
 
 /// Copies `len` bytes between two shared regions, byte-wise atomic on both

@@ -473,3 +473,10 @@ pub(crate) fn supported_kernels(list: &mut KernelList) {
         fill: neon::fill,
     });
 }
+
+/// `store` for a value just built by the caller: no separate path here (see
+/// the x86_64 `store_value`), so staging a value before a lock still pays.
+pub(crate) use self::store as store_value;
+
+/// The longest value `store_value` handles specially: none.
+pub(crate) const VALUE_STORE_MAX: usize = 0;

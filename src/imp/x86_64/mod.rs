@@ -237,6 +237,28 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
     }
 }
 
+/// [`store`] for a source that is a value just built by the caller: up to
+/// [`VALUE_STORE_MAX`] bytes it moves pieces of at most 8 bytes, which the
+/// CPU forwards from the stores that wrote the value (see
+/// `small::store_value`); longer values take [`store`].
+///
+/// # Safety
+///
+/// See the kernel contract in `imp/mod.rs`.
+#[inline]
+pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
+    if len <= VALUE_STORE_MAX {
+        // SAFETY: the caller's contract, and `len <= 64`.
+        unsafe { small::store_value(src, dst, len) }
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { store(src, dst, len) }
+    }
+}
+
+/// The longest value [`store_value`] moves in forwarding-friendly pieces.
+pub(crate) const VALUE_STORE_MAX: usize = SMALL_MAX;
+
 /// Byte-wise atomic on both sides.
 ///
 /// The same instructions as [`store`]: every path there reads each source
@@ -389,6 +411,14 @@ const DISPATCH: Kernel = Kernel {
     fill,
 };
 
+/// The dispatcher with [`store_value`] as its store, so that the test suites
+/// cover the value path at every length.
+const VALUE_STORE: Kernel = Kernel {
+    name: "value_store",
+    store: store_value,
+    ..DISPATCH
+};
+
 /// Appends the asm kernels this CPU supports, and last `"dispatch"`.
 pub(crate) fn supported_kernels(list: &mut KernelList) {
     let f = features();
@@ -403,5 +433,6 @@ pub(crate) fn supported_kernels(list: &mut KernelList) {
         list.push(AVX512_BWD);
         list.push(NT_AVX512);
     }
+    list.push(VALUE_STORE);
     list.push(DISPATCH);
 }
