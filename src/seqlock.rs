@@ -492,15 +492,15 @@ impl<T: Copy> SeqLock<T> {
     pub fn write(&self, value: T) {
         // The byte-wise store copies the value from memory, so the compiler
         // writes it out first, and the copy's loads must then be served from
-        // the stores that just wrote it. For values up to
-        // `imp::VALUE_STORE_MAX` bytes, `AtomicPerByte::store` loads in
-        // pieces that the CPU forwards from those stores at once, so the
-        // value can be built after the CAS. Longer values take the wide
+        // the stores that just wrote it. For values up to 64 bytes on x86_64
+        // (`imp::value_store_covers`), `AtomicPerByte::store` loads in pieces
+        // that the CPU forwards from those stores at once, so the value can
+        // be built after the CAS. Longer values take the wide
         // kernels, whose loads would wait for the stores to reach the cache
         // while the counter is odd; those are put in memory before the lock
         // instead. With a writer that writes back to back, time spent odd is
         // time readers cannot read (see *Progress*).
-        if size_of::<T>() <= crate::imp::VALUE_STORE_MAX {
+        if crate::imp::value_store_covers(size_of::<T>()) {
             let s = self.lock();
             // `Release` here is `fence(Release)` and then the byte-wise copy.
             self.data.store(value, Release);

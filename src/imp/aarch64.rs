@@ -478,5 +478,8 @@ pub(crate) fn supported_kernels(list: &mut KernelList) {
 /// the x86_64 `store_value`), so staging a value before a lock still pays.
 pub(crate) use self::store as store_value;
 
-/// The longest value `store_value` handles specially: none.
-pub(crate) const VALUE_STORE_MAX: usize = 0;
+/// Whether `store_value` handles a value of `len` bytes specially: never.
+#[inline(always)]
+pub(crate) const fn value_store_covers(_len: usize) -> bool {
+    false
+}

@@ -31,7 +31,7 @@
 //! `store_value(src, dst, len)` has `store`'s contract. It is for a `src`
 //! that the caller has just written (a value passed by value), and may move
 //! it in narrower pieces so that the loads are served from the store buffer;
-//! `VALUE_STORE_MAX` is the longest value that path covers (0: none).
+//! `value_store_covers(len)` says whether it does for that length.
 //!
 //! Each byte of the shared side is read or written exactly once, as if by a
 //! relaxed `AtomicU8` operation. The contract needs no fences from the
@@ -85,7 +85,7 @@ pub(crate) use self::aarch64 as selected;
 )))]
 pub(crate) use self::portable as selected;
 
-pub(crate) use self::selected::{VALUE_STORE_MAX, copy, fill, load, store, store_value};
+pub(crate) use self::selected::{copy, fill, load, store, store_value, value_store_covers};
 
 /// One implementation of the four kernels, as function pointers.
 ///

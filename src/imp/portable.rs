@@ -148,6 +148,9 @@ pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
 #[allow(unused_imports)]
 pub(crate) use self::store as store_value;
 
-/// The longest value `store_value` handles specially: none.
+/// Whether `store_value` handles a value of `len` bytes specially: never.
 #[allow(dead_code)]
-pub(crate) const VALUE_STORE_MAX: usize = 0;
+#[inline(always)]
+pub(crate) const fn value_store_covers(_len: usize) -> bool {
+    false
+}

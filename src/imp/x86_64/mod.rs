@@ -238,7 +238,7 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
 }
 
 /// [`store`] for a source that is a value just built by the caller: up to
-/// [`VALUE_STORE_MAX`] bytes it moves pieces of at most 8 bytes, which the
+/// `SMALL_MAX` bytes (see [`value_store_covers`]) it moves pieces of at most 8 bytes, which the
 /// CPU forwards from the stores that wrote the value (see
 /// `small::store_value`); longer values take [`store`].
 ///
@@ -247,7 +247,7 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
 pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
-    if len <= VALUE_STORE_MAX {
+    if value_store_covers(len) {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::store_value(src, dst, len) }
     } else {
@@ -256,8 +256,12 @@ pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
     }
 }
 
-/// The longest value [`store_value`] moves in forwarding-friendly pieces.
-pub(crate) const VALUE_STORE_MAX: usize = SMALL_MAX;
+/// Whether [`store_value`] moves a value of `len` bytes in
+/// forwarding-friendly pieces (rather than calling [`store`]).
+#[inline(always)]
+pub(crate) const fn value_store_covers(len: usize) -> bool {
+    len <= SMALL_MAX
+}
 
 /// Byte-wise atomic on both sides.
 ///
