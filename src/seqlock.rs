@@ -808,8 +808,8 @@ fn widen(seq: Seq) -> u64 {
 /// --bench seqlock` each (medians; every run swings several-fold): 64 polls
 /// before yielding gave readers 0.78x the `seqlock` crate's reads per second
 /// and the writer 0.23x its writes; 16 polls 0.92x and 0.35x; 4 polls 0.66x
-/// and 0.96x; yielding at once 0.32x and 1.16x. 4 keeps both sides close to
-/// the `seqlock` crate (whose readers yield at once on an odd counter). A
+/// and 0.96x; yielding at once 0.32x and 1.16x. With 4 the writer keeps the
+/// `seqlock` crate's pace and readers lose little against the noise. A
 /// write of a small value holds the counter odd for about 5 ns, well inside
 /// 4 polls, so an uncontended reader still never yields.
 struct Backoff {
