@@ -80,12 +80,9 @@ impl AtomicBytes {
     #[inline]
     pub fn from_mut(bytes: &mut [u8]) -> &AtomicBytes {
         let len = bytes.len();
-        // SAFETY:
-        // - `AtomicU8` has the same size, alignment and bit validity as `u8`;
-        // - the pointer comes from a `&mut`, so it is valid for reads and
-        //   writes of `len` bytes and carries write permission;
-        // - the returned borrow has the lifetime of the `&mut`, so no
-        //   non-atomic access can happen while the view exists.
+        // SAFETY: `AtomicU8` has the layout and validity of `u8`; a `&mut`
+        // gives `len` valid, writable bytes, and the view borrows it for its
+        // whole life, so no plain access can happen meanwhile.
         unsafe { Self::from_raw_parts(bytes.as_mut_ptr(), len) }
     }
 
@@ -118,12 +115,9 @@ impl AtomicBytes {
     /// ```
     #[inline]
     pub unsafe fn from_raw_parts<'a>(ptr: *mut u8, len: usize) -> &'a AtomicBytes {
-        // SAFETY:
-        // - validity for `len` bytes, non-null and `len <= isize::MAX` are the
-        //   caller's preconditions, as `slice::from_raw_parts` requires;
-        // - `AtomicU8` has the layout of `u8`, so `ptr` is suitably aligned;
-        // - atomic-only access during `'a` is the caller's precondition, so the
-        //   shared reference to atomics is never raced by plain accesses.
+        // SAFETY: validity, non-null, `len <= isize::MAX` and atomic-only
+        // access during `'a` are the caller's preconditions; `AtomicU8` has
+        // the layout of `u8`, so any `ptr` is aligned.
         let atoms: &'a [AtomicU8] = unsafe { core::slice::from_raw_parts(ptr.cast(), len) };
         Self::new(atoms)
     }
@@ -170,6 +164,15 @@ impl AtomicBytes {
         self.0.get(bounds).map(Self::new)
     }
 
+    /// The sub-view `offset..offset + len`, or [`Error::OutOfBounds`] if it
+    /// is not inside the view, including when the sum overflows. The bounds
+    /// check behind every offset-taking method here and in `Page`.
+    #[inline]
+    pub(crate) fn range(&self, offset: usize, len: usize) -> Result<&AtomicBytes, Error> {
+        Error::check_range(offset, len, self.len())?;
+        Ok(Self::new(&self.0[offset..offset + len]))
+    }
+
     /// Copies the whole view into `dst`, byte-wise atomic on the shared side.
     ///
     /// # Panics
@@ -190,11 +193,9 @@ impl AtomicBytes {
     #[track_caller]
     pub fn load(&self, dst: &mut [u8], order: Ordering) {
         assert_len(self.len(), dst.len());
-        // SAFETY:
-        // - `self` is valid for reads and writes of `len` bytes and, being
-        //   `[AtomicU8]`, is only accessed atomically in this process;
-        // - `dst` is an exclusive borrow: private, valid, initialized, and it
-        //   cannot overlap `self` (a `&mut` never aliases a live `&`).
+        // SAFETY: `self` is valid and, being `[AtomicU8]`, only accessed
+        // atomically; `dst` is an exclusive borrow, so private and disjoint
+        // from `self`.
         unsafe { crate::load(self.as_ptr(), dst.as_mut_ptr(), dst.len(), order) }
     }
 
@@ -218,12 +219,9 @@ impl AtomicBytes {
     #[track_caller]
     pub fn store(&self, src: &[u8], order: Ordering) {
         assert_len(self.len(), src.len());
-        // SAFETY:
-        // - `src` is a shared borrow of initialized `u8`s that nobody writes
-        //   while it lives; `self` is valid and only accessed atomically;
-        // - they cannot overlap: `src` is a `&[u8]` without interior
-        //   mutability, and `self` is made of `UnsafeCell`s that may change,
-        //   so the same bytes cannot be both.
+        // SAFETY: `src` is initialized and frozen while borrowed; `self` is
+        // valid and only accessed atomically; a `&[u8]` cannot alias the
+        // `UnsafeCell`s of `self`, so they do not overlap.
         unsafe { crate::store(src.as_ptr(), self.as_ptr(), src.len(), order) }
     }
 
@@ -326,19 +324,7 @@ impl AtomicBytes {
     /// ```
     #[inline]
     pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), Error> {
-        Error::check_range(offset, dst.len(), self.len())?;
-        // SAFETY:
-        // - `offset + dst.len() <= self.len()` (checked above), so the source
-        //   range is inside the view, which is valid and atomically accessed;
-        // - `dst` is an exclusive borrow: private, valid, non-overlapping.
-        unsafe {
-            crate::load(
-                self.as_ptr().wrapping_add(offset),
-                dst.as_mut_ptr(),
-                dst.len(),
-                Ordering::Relaxed,
-            );
-        }
+        self.range(offset, dst.len())?.load(dst, Ordering::Relaxed);
         Ok(())
     }
 
@@ -361,21 +347,7 @@ impl AtomicBytes {
     /// ```
     #[inline]
     pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<(), Error> {
-        Error::check_range(offset, src.len(), self.len())?;
-        // SAFETY:
-        // - `offset + src.len() <= self.len()` (checked above): the
-        //   destination range is inside the view, valid and atomically
-        //   accessed;
-        // - `src` is initialized, not written concurrently, and cannot overlap
-        //   the view (see `store`).
-        unsafe {
-            crate::store(
-                src.as_ptr(),
-                self.as_ptr().wrapping_add(offset),
-                src.len(),
-                Ordering::Relaxed,
-            );
-        }
+        self.range(offset, src.len())?.store(src, Ordering::Relaxed);
         Ok(())
     }
 
@@ -484,19 +456,17 @@ impl AtomicBytes {
     #[inline]
     unsafe fn read_any<T>(&self, offset: usize) -> Result<T, Error> {
         let size = core::mem::size_of::<T>();
-        Error::check_range(offset, size, self.len())?;
+        let src = self.range(offset, size)?;
         let mut out = MaybeUninit::<T>::uninit();
-        // SAFETY:
-        // - `offset + size <= self.len()` (checked above): the source is in
-        //   the view, valid and atomically accessed;
-        // - `out` is a private local of `size` bytes and cannot overlap.
+        // SAFETY: `src` is a valid, atomically accessed view of `size` bytes;
+        // `out` is a private local of `size` bytes, so it cannot overlap.
         unsafe {
             crate::load(
-                self.as_ptr().wrapping_add(offset),
+                src.as_ptr(),
                 out.as_mut_ptr().cast(),
                 size,
                 Ordering::Relaxed,
-            );
+            )
         }
         // SAFETY: `load` initialized all `size` bytes of `out`, and the caller
         // guarantees any initialized byte pattern is a valid `T`.

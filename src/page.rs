@@ -155,13 +155,10 @@ impl Page {
     /// ```
     #[inline]
     pub fn as_bytes(&self) -> &AtomicBytes {
-        // SAFETY:
-        // - `ptr` is non-null and valid for reads and writes of `PAGE_SIZE`
-        //   bytes for as long as `self` is borrowed (the page is only freed
-        //   by `Drop`), and `PAGE_SIZE <= isize::MAX`;
-        // - every access to the page from this process is byte-wise atomic,
-        //   except the `unsafe` `*_raw` methods, whose callers promise that
-        //   nothing runs concurrently with them.
+        // SAFETY: `ptr` is valid for `PAGE_SIZE` bytes until `Drop` frees it,
+        // which cannot happen while `self` is borrowed; every access from this
+        // process is atomic except the `*_raw` methods, whose callers promise
+        // that nothing runs concurrently with them.
         unsafe { AtomicBytes::from_raw_parts(self.ptr.as_ptr(), PAGE_SIZE) }
     }
 
@@ -214,15 +211,10 @@ impl Page {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub unsafe fn read_raw(&self, dst: *mut u8, offset: usize, len: usize) -> Result<(), Error> {
-        Error::check_range(offset, len, PAGE_SIZE)?;
-        let src = self.as_ptr().wrapping_add(offset);
-        // SAFETY:
-        // - `offset + len <= PAGE_SIZE` (checked above), so `src` is valid for
-        //   reads of `len` bytes of the page's allocation;
-        // - `dst` is valid for writes of `len` bytes and non-null (caller);
-        // - `u8` has alignment 1;
-        // - the regions do not overlap, nothing writes the source and nothing
-        //   accesses `dst` concurrently (caller), so the copy is race-free.
+        let src = self.as_bytes().range(offset, len)?.as_ptr();
+        // SAFETY: `src` is `len` bytes inside the page; `dst` is valid for
+        // `len` bytes, disjoint from them, and nothing else touches either
+        // region meanwhile (caller), so this plain copy is race-free.
         unsafe { core::ptr::copy_nonoverlapping(src, dst, len) };
         Ok(())
     }
@@ -258,17 +250,10 @@ impl Page {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub unsafe fn write_raw(&self, src: *const u8, offset: usize, len: usize) -> Result<(), Error> {
-        Error::check_range(offset, len, PAGE_SIZE)?;
-        let dst = self.as_ptr().wrapping_add(offset);
-        // SAFETY:
-        // - `offset + len <= PAGE_SIZE` (checked above), so `dst` is valid for
-        //   writes of `len` bytes of the page's allocation, which was created
-        //   by `alloc_zeroed` and carries write permission;
-        // - `src` is valid for reads of `len` initialized bytes and non-null
-        //   (caller);
-        // - `u8` has alignment 1;
-        // - the regions do not overlap and nothing accesses the destination or
-        //   writes the source concurrently (caller), so the copy is race-free.
+        let dst = self.as_bytes().range(offset, len)?.as_ptr();
+        // SAFETY: `dst` is `len` writable bytes inside the page; `src` is
+        // valid for `len` initialized bytes, disjoint from them, and nothing
+        // else touches either region meanwhile (caller): a race-free copy.
         unsafe { core::ptr::copy_nonoverlapping(src, dst, len) };
         Ok(())
     }
@@ -294,20 +279,9 @@ impl Page {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn fill_zero(&self, offset: usize, len: usize) -> Result<(), Error> {
-        Error::check_range(offset, len, PAGE_SIZE)?;
-        // SAFETY:
-        // - `offset + len <= PAGE_SIZE` (checked above): the range is inside
-        //   the page, valid for writes;
-        // - the page is only accessed atomically in this process (see
-        //   `as_bytes`), so concurrent accessors are byte-wise atomic too.
-        unsafe {
-            crate::fill(
-                self.as_ptr().wrapping_add(offset),
-                0,
-                len,
-                Ordering::Relaxed,
-            )
-        };
+        self.as_bytes()
+            .range(offset, len)?
+            .fill(0, Ordering::Relaxed);
         Ok(())
     }
 
@@ -353,22 +327,11 @@ impl Page {
         offset: usize,
         len: usize,
     ) -> Result<(), Error> {
-        Error::check_range(offset, len, PAGE_SIZE)?;
-        // SAFETY:
-        // - `offset + len <= PAGE_SIZE` (checked above): the source is inside
-        //   the page, valid, writable memory accessed only atomically in this
-        //   process;
-        // - `dst` is valid, writable, non-null and only accessed atomically
-        //   concurrently (caller);
-        // - the regions do not overlap (caller).
-        unsafe {
-            crate::copy(
-                self.as_ptr().wrapping_add(offset),
-                dst,
-                len,
-                Ordering::Relaxed,
-            )
-        };
+        let src = self.as_bytes().range(offset, len)?;
+        // SAFETY: `src` is a view of the page (valid, only accessed
+        // atomically); `dst` is valid, only accessed atomically and disjoint
+        // from it (caller).
+        unsafe { crate::copy(src.as_ptr(), dst, len, Ordering::Relaxed) };
         Ok(())
     }
 
@@ -410,22 +373,11 @@ impl Page {
         offset: usize,
         len: usize,
     ) -> Result<(), Error> {
-        Error::check_range(offset, len, PAGE_SIZE)?;
-        // SAFETY:
-        // - `offset + len <= PAGE_SIZE` (checked above): the destination is
-        //   inside the page, valid and accessed only atomically in this
-        //   process;
-        // - `src` is valid, writable memory, non-null, only accessed
-        //   atomically concurrently (caller);
-        // - the regions do not overlap (caller).
-        unsafe {
-            crate::copy(
-                src,
-                self.as_ptr().wrapping_add(offset),
-                len,
-                Ordering::Relaxed,
-            )
-        };
+        let dst = self.as_bytes().range(offset, len)?;
+        // SAFETY: `dst` is a view of the page (valid, only accessed
+        // atomically); `src` is valid, writable, only accessed atomically and
+        // disjoint from it (caller).
+        unsafe { crate::copy(src, dst.as_ptr(), len, Ordering::Relaxed) };
         Ok(())
     }
 
@@ -461,22 +413,19 @@ impl Page {
         offset: usize,
         len: usize,
     ) -> std::io::Result<()> {
-        Error::check_range(offset, len, PAGE_SIZE)?;
+        let dst = self.as_bytes().range(offset, len)?;
         let mut buf = [0u8; PAGE_SIZE];
         let chunk = &mut buf[..len];
         reader.read_exact(chunk)?;
-        self.as_bytes().write_at(offset, chunk)?;
+        dst.store(chunk, Ordering::Relaxed);
         Ok(())
     }
 }
 
 impl Drop for Page {
     fn drop(&mut self) {
-        // SAFETY:
-        // - `ptr` was returned by `alloc_zeroed` with `LAYOUT` and not freed
-        //   before (only `drop` frees it);
-        // - `&mut self` means no borrow of the page, and so no `AtomicBytes`
-        //   view of it, is alive.
+        // SAFETY: `ptr` came from `alloc_zeroed(LAYOUT)` and only `drop` frees
+        // it; `&mut self` means no view of the page is alive.
         unsafe { std::alloc::dealloc(self.ptr.as_ptr(), Self::LAYOUT) };
     }
 }
