@@ -158,12 +158,9 @@ impl<T> AtomicPerByte<T> {
     #[inline]
     #[track_caller]
     pub fn load_to(&self, dst: &mut MaybeUninit<T>, order: Ordering) {
-        // SAFETY:
-        // - `self.inner` is valid for reads and writes of `size_of::<T>()`
-        //   bytes, lives in an `UnsafeCell`, and every access to it through
-        //   `&self` is byte-wise atomic;
-        // - `dst` is an exclusive borrow of `size_of::<T>()` bytes: private,
-        //   valid, and disjoint from `self`.
+        // SAFETY: `self.inner` is `size_of::<T>()` valid bytes in an
+        // `UnsafeCell`, only accessed byte-wise atomically through `&self`;
+        // `dst` is an exclusive borrow of as many bytes, private and disjoint.
         unsafe {
             crate::load(
                 self.inner.get().cast(),
@@ -194,14 +191,10 @@ impl<T> AtomicPerByte<T> {
     #[inline]
     #[track_caller]
     pub fn store_from(&self, src: &MaybeUninit<T>, order: Ordering) {
-        // SAFETY:
-        // - `src` is a shared borrow that nobody writes while it lives,
-        //   `size_of::<T>()` bytes, disjoint from `self.inner` (which is
-        //   behind an `UnsafeCell` that `src` cannot alias);
-        // - `self.inner` is valid for writes and only accessed byte-wise
-        //   atomically through `&self`;
-        // - initialisation of `src` is documented as the caller's duty on the
-        //   portable path, and the asm path copies bytes as the machine does.
+        // SAFETY: `src` is `size_of::<T>()` frozen bytes that cannot alias
+        // the `UnsafeCell`; `self.inner` is valid and only accessed atomically;
+        // `src` being initialized is the caller's duty on the portable path
+        // (type docs), and the asm path copies bytes as the machine does.
         unsafe {
             crate::store(
                 src.as_ptr().cast(),
@@ -237,12 +230,9 @@ impl<T> AtomicPerByte<T> {
             dst.len(),
             "AtomicPerByte::load_to_slice: slice lengths differ"
         );
-        // SAFETY:
-        // - `[AtomicPerByte<T>]` has the layout of `[T]` (`repr(transparent)`
-        //   over `UnsafeCell<MaybeUninit<T>>`), so `this` is
-        //   `size_of_val(dst)` contiguous, interior-mutable bytes, accessed
-        //   only byte-wise atomically;
-        // - `dst` is an exclusive borrow of the same size: private, disjoint.
+        // SAFETY: `[AtomicPerByte<T>]` has the layout of `[T]`, so `this` is
+        // `size_of_val(dst)` contiguous interior-mutable bytes, only accessed
+        // atomically; `dst` is an exclusive borrow of that size, disjoint.
         unsafe {
             crate::load(
                 this.as_ptr().cast::<u8>(),
@@ -276,11 +266,9 @@ impl<T> AtomicPerByte<T> {
             src.len(),
             "AtomicPerByte::store_from_slice: slice lengths differ"
         );
-        // SAFETY:
-        // - `src` is `size_of_val(src)` bytes nobody writes concurrently,
-        //   disjoint from the interior-mutable `this`;
-        // - `this` has the layout of `[T]` (see `load_to_slice`) and is only
-        //   accessed byte-wise atomically.
+        // SAFETY: `src` is `size_of_val(src)` frozen bytes, disjoint from the
+        // interior-mutable `this`, which has the layout of `[T]` and is only
+        // accessed atomically.
         unsafe {
             crate::store(
                 src.as_ptr().cast(),
@@ -331,15 +319,10 @@ impl<T> AtomicPerByte<T> {
     /// ```
     #[inline]
     pub fn from_mut(value: &mut T) -> &Self {
-        // SAFETY:
-        // - `AtomicPerByte<T>` is `repr(transparent)` over
-        //   `UnsafeCell<MaybeUninit<T>>`, which has the size, alignment and
-        //   (as a superset) validity of `T`;
-        // - the `&mut` gives exclusive access for the returned lifetime, so
-        //   only the cell's atomic operations touch `value` meanwhile; any
-        //   bytes stored are copies of a `T: Copy` value or `MaybeUninit<T>`
-        //   the caller provided, and the stored bytes become the `T` again
-        //   when the borrow ends.
+        // SAFETY: `Self` is `repr(transparent)` over `UnsafeCell<MaybeUninit<T>>`
+        // (layout of `T`, a superset of its validity); the `&mut` is exclusive
+        // for the returned lifetime, and the cell only stores whole `T`s the
+        // caller gave, so `value` holds a `T` again when the borrow ends.
         unsafe { &*(value as *mut T as *const Self) }
     }
 }

@@ -325,14 +325,12 @@ impl<T: Copy> SeqLock<T> {
     /// - `copy` was filled by an `attempt_into` on `self` that returned `Ok`.
     #[inline(always)]
     unsafe fn assume_consistent(copy: MaybeUninit<T>) -> T {
-        // SAFETY: the check passed: `s1` was even and the counter still held
-        // `s1` after the copy, so no writer of this process overlapped the
-        // copy (type docs: a byte from a newer writer would force
-        // `s2 != s1`). Every byte therefore comes from the write that
-        // published `s1`, or from `new`: one complete `T`. Writers in other
-        // processes can only reach a `SeqLock` through `from_bytes`/`init_in`,
-        // which require `T: AnyBitPattern`, so any bytes they leave are a
-        // valid `T` too.
+        // Writers in other processes reach a `SeqLock` only through
+        // `from_bytes`/`init_in`, which require `T: AnyBitPattern`, so any
+        // bytes they leave are a valid `T` as well.
+        // SAFETY: the check passed (`s1` even, unchanged after the copy), so
+        // no writer overlapped the copy (type docs) and every byte comes from
+        // the one complete `T` that published `s1`, or from `new`.
         unsafe { copy.assume_init() }
     }
 
@@ -645,20 +643,14 @@ impl<T: bytemuck::AnyBitPattern> SeqLock<T> {
             });
         }
         Error::check_range(0, Self::SIZE, bytes.len())?;
-        // SAFETY:
-        // - the pointer is aligned for `Self` and the region holds at least
-        //   `size_of::<Self>()` bytes (both checked above), valid and borrowed
-        //   for the returned lifetime;
-        // - every byte of `AtomicBytes` is an `AtomicU8`, i.e. inside an
-        //   `UnsafeCell`, and `Self` only accesses its bytes through
-        //   `AtomicSeq` and `AtomicPerByte` (interior mutability), so a shared
-        //   `&Self` to them is allowed while other references write them;
-        // - every bit pattern is valid for `Self`: the counter is an integer
-        //   and the data is a `MaybeUninit<T>` that is only assumed init when
-        //   `T: AnyBitPattern` (any initialized bytes are a valid `T`);
-        // - same-process accesses of other sizes are excluded by the
-        //   documented usage rule above; other processes are outside the
-        //   abstract machine.
+        // Every byte of `AtomicBytes` is an `AtomicU8`, inside an
+        // `UnsafeCell`, and `Self` touches its bytes only through `AtomicSeq`
+        // and `AtomicPerByte`; its data is assumed init only for
+        // `T: AnyBitPattern`. Same-process accesses of other sizes are
+        // excluded by the usage rule above.
+        // SAFETY: the region is aligned for `Self`, at least `SIZE` bytes
+        // (both checked above) and valid for the returned lifetime; it is
+        // interior-mutable and any bit pattern is a valid `Self` (see above).
         Ok(unsafe { &*bytes.as_ptr().cast::<Self>() })
     }
 

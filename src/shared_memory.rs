@@ -324,15 +324,12 @@ impl SharedMemory {
     /// ```
     #[inline]
     pub fn as_bytes(&self) -> &AtomicBytes {
-        // SAFETY:
-        // - `ptr` is non-null and the mapping is valid for reads and writes
-        //   of `len` bytes until `drop` unmaps it, which cannot happen while
-        //   `self` is borrowed (truncation of the file by another process is
-        //   outside the contract, see the type's docs);
-        // - `len <= isize::MAX` (`check_len`);
-        // - this process reaches the mapping only through `AtomicBytes`, so
-        //   every access from it is atomic; other processes and the kernel may
-        //   write it in any way, which the view allows.
+        // Truncation of the file by another process is outside the contract
+        // (type docs); other processes and the kernel may write the mapping
+        // in any way, which an atomic view allows.
+        // SAFETY: the mapping is `len <= isize::MAX` (`check_len`) valid bytes
+        // until `drop` unmaps it, which cannot happen while `self` is
+        // borrowed, and this process reaches it only through `AtomicBytes`.
         unsafe { AtomicBytes::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 

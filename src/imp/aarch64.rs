@@ -64,22 +64,17 @@ use super::alloc_free::KernelList;
 /// - the kernel contract's rules on concurrent access hold (`imp/mod.rs`).
 #[inline(always)]
 unsafe fn move_scalar(src: *const u8, dst: *mut u8, len: usize) {
-    // SAFETY:
-    // - bounds: the loop runs `len >> 4` times over 16 bytes, then bit k of
-    //   `len` (k = 3, 2, 1, 0) moves 2^k bytes, so exactly `len` bytes of
-    //   each region are accessed, in ascending address order, which the caller
-    //   guarantees are valid; no address outside them is formed and
-    //   dereferenced (post-index writeback only moves the pointer past the
-    //   bytes just accessed). `len == 0` touches no memory;
-    // - atomicity: every byte is accessed once by `ldp`/`stp`/`ldr`/`str`/
-    //   `ldrh`/`strh`/`ldrb`/`strb`, each single-copy atomic per byte
-    //   (Arm ARM B2.2.1, module docs), as a relaxed `AtomicU8` access is;
-    // - registers: `src`/`dst` are `inout` because post-indexing changes them;
-    //   `n`, `a`, `b` are `out` scratch, never allocated to an input;
-    // - `options(nostack)`: no stack memory is used. Not `nomem`/`readonly`:
-    //   the block reads and writes memory the compiler must not cache across
-    //   it. Not `pure`: it has side effects and must run exactly once. Not
-    //   `preserves_flags`: `subs` writes NZCV.
+    // Bounds: the loop runs `len >> 4` times over 16 bytes, then bit k of
+    // `len` (k = 3, 2, 1, 0) moves 2^k bytes, so exactly `len` bytes of each
+    // region are accessed, ascending; post-index writeback only moves a
+    // pointer past bytes just accessed, and `len == 0` touches no memory.
+    // Operands: `src`/`dst` are `inout` because post-indexing changes them;
+    // `n`, `a`, `b` are `out` scratch. Options: `nostack` only. Not
+    // `nomem`/`readonly` (it reads and writes memory), not `pure` (it must run
+    // exactly once), not `preserves_flags` (`subs` writes NZCV).
+    // SAFETY: exactly the `len` bytes of each valid region (caller) are
+    // accessed, each once (above), by `ldp`/`stp`/`ldr`/`str` and their
+    // h/b forms, single-copy atomic per byte (Arm ARM B2.2.1, module docs).
     unsafe {
         asm!(
             "lsr {n}, {len}, #4",
@@ -127,17 +122,13 @@ unsafe fn move_scalar(src: *const u8, dst: *mut u8, len: usize) {
 /// - the kernel contract's rules on concurrent access hold (`imp/mod.rs`).
 #[inline(always)]
 unsafe fn fill_scalar(dst: *mut u8, byte: u8, len: usize) {
-    // SAFETY:
-    // - bounds and exactly-once: as in `move_scalar`, the 16-byte loop and the
-    //   bit tests of `len` store exactly `len` bytes from `dst` upwards, each
-    //   once;
-    // - atomicity: `stp`/`str`/`strh`/`strb` are single-copy atomic per byte
-    //   (Arm ARM B2.2.1, module docs);
-    // - `byte` is passed zero-extended to 64 bits, so multiplying by
-    //   0x0101_0101_0101_0101 replicates it into all eight bytes of `v`;
-    // - `options(nostack)`: no stack use. Not `nomem`/`readonly`: it writes
-    //   memory. Not `pure`: it has side effects. Not `preserves_flags`:
-    //   `subs` writes NZCV.
+    // `byte` is passed zero-extended to 64 bits, so multiplying by
+    // 0x0101_0101_0101_0101 replicates it into all eight bytes of `v`.
+    // Options: `nostack` only (it writes memory, must run once, and `subs`
+    // writes NZCV).
+    // SAFETY: as in `move_scalar`, exactly `len` bytes from `dst` upwards
+    // (valid, caller) are stored, each once, by `stp`/`str`/`strh`/`strb`,
+    // single-copy atomic per byte (Arm ARM B2.2.1, module docs).
     unsafe {
         asm!(
             "mul {v}, {byte}, {ones}",
@@ -183,22 +174,15 @@ unsafe fn fill_scalar(dst: *mut u8, byte: u8, len: usize) {
 #[cfg(target_feature = "neon")]
 #[inline(always)]
 unsafe fn move_neon(src: *const u8, dst: *mut u8, len: usize) {
-    // SAFETY:
-    // - bounds: the loop runs `len >> 6` times over bytes [0, 64) of the
-    //   current pointers, advancing both by 64; then bit k of `len`
-    //   (k = 5..0) moves 2^k bytes with post-index writeback. Exactly `len`
-    //   bytes of each region are accessed, each once, none outside them, as
-    //   the caller guarantees valid. `len == 0` touches no memory;
-    // - atomicity: `ldp q`/`stp q`/`ldr q`/`str q` and the general-purpose
-    //   tail are single-copy atomic per byte (Arm ARM B2.2.1, module docs):
-    //   each byte behaves as one relaxed `AtomicU8` access;
-    // - registers: `v0`..`v3` are declared clobbered (caller-saved under
-    //   AAPCS64, so no save is forced); `src`/`dst` are `inout` because they
-    //   advance; `n` and `a` are `out` scratch, never allocated to an input;
-    // - `options(nostack)`: no stack use. Not `nomem`/`readonly`: the block
-    //   reads and writes memory the compiler must not cache across it. Not
-    //   `pure`: it must run exactly once. Not `preserves_flags`: `subs`
-    //   writes NZCV.
+    // Bounds: the loop runs `len >> 6` times over bytes [0, 64) of the
+    // current pointers, advancing both by 64; then bit k of `len` (k = 5..0)
+    // moves 2^k bytes with post-index writeback. `len == 0` touches nothing.
+    // Operands: `v0`..`v3` are clobbered (caller-saved under AAPCS64);
+    // `src`/`dst` are `inout` because they advance; `n`, `a` are `out`
+    // scratch. Options: `nostack` only, as in `move_scalar`.
+    // SAFETY: exactly the `len` bytes of each valid region (caller) are
+    // accessed, each once (above), by `ldp q`/`stp q`/`ldr q`/`str q` and a
+    // general-purpose tail, single-copy atomic per byte (Arm ARM B2.2.1).
     unsafe {
         asm!(
             "lsr {n}, {len}, #6",
@@ -262,19 +246,14 @@ unsafe fn move_neon(src: *const u8, dst: *mut u8, len: usize) {
 #[cfg(target_feature = "neon")]
 #[inline(always)]
 unsafe fn fill_neon(dst: *mut u8, byte: u8, len: usize) {
-    // SAFETY:
-    // - bounds and exactly-once: as in `move_neon`, exactly `len` bytes from
-    //   `dst` upwards are stored, each once;
-    // - atomicity: `stp q`/`str q` and the general-purpose tail are
-    //   single-copy atomic per byte (Arm ARM B2.2.1, module docs);
-    // - `dup v0.16b, w` reads only bits 7..0 of the register, so the
-    //   unspecified upper bits of the `u8` operand do not matter; `fmov x, d0`
-    //   copies eight replicated bytes to the general-purpose tail register;
-    // - `v0` is declared clobbered (caller-saved); `dst` is `inout`; `n`, `v`
-    //   are `out` scratch;
-    // - `options(nostack)`: no stack use. Not `nomem`/`readonly`: it writes
-    //   memory. Not `pure`: it has side effects. Not `preserves_flags`:
-    //   `subs` writes NZCV.
+    // `dup v0.16b, w` reads only bits 7..0 of the register, so the
+    // unspecified upper bits of the `u8` operand do not matter; `fmov x, d0`
+    // copies eight replicated bytes to the general-purpose tail register.
+    // Operands: `v0` is clobbered (caller-saved); `dst` is `inout`; `n`, `v`
+    // are `out` scratch. Options: `nostack` only, as in `move_scalar`.
+    // SAFETY: as in `move_neon`, exactly `len` bytes from `dst` upwards
+    // (valid, caller) are stored, each once, by `stp q`/`str q` and a
+    // general-purpose tail, single-copy atomic per byte (Arm ARM B2.2.1).
     unsafe {
         asm!(
             "dup v0.16b, {byte:w}",

@@ -45,11 +45,9 @@ pub(crate) const KERNEL: Kernel = Kernel {
 /// - every concurrent access to `*p` during `'a` is atomic.
 #[inline(always)]
 unsafe fn shared<'a>(p: *const u8) -> &'a AtomicU8 {
-    // SAFETY:
-    // - `AtomicU8` has the size and alignment of `u8`, so any byte pointer is
-    //   suitably aligned (`AtomicU8::from_ptr` docs);
-    // - validity for reads and writes and atomic-only concurrent access are
-    //   this function's own preconditions.
+    // SAFETY: `AtomicU8` has the alignment of `u8`, so any byte pointer is
+    // aligned; validity and atomic-only concurrent access are this
+    // function's own preconditions.
     unsafe { AtomicU8::from_ptr(p.cast_mut()) }
 }
 

@@ -57,12 +57,11 @@ fn detect_and_cache() -> u8 {
 /// `cpuid` with `leaf` in eax and `sub` in ecx; returns (eax, ebx, ecx, edx).
 fn cpuid(leaf: u32, sub: u32) -> (u32, u32, u32, u32) {
     let (a, b, c, d): (u32, u64, u32, u32);
-    // SAFETY:
-    // - `cpuid` exists on every x86_64 CPU and only writes eax, ebx, ecx, edx;
-    // - LLVM reserves rbx, so it cannot be an operand: we save it in a
-    //   scratch register and swap it back, leaving rbx as it was;
-    // - options: `nomem` (cpuid touches no memory), `nostack`,
-    //   `preserves_flags` (cpuid and mov/xchg leave RFLAGS unchanged).
+    // Options: `nomem` (cpuid touches no memory), `nostack`,
+    // `preserves_flags` (cpuid and mov/xchg leave RFLAGS unchanged).
+    // SAFETY: `cpuid` exists on every x86_64 CPU and writes only eax..edx;
+    // rbx, which LLVM reserves, is saved in a scratch register and swapped
+    // back, so it is left as it was.
     unsafe {
         asm!(
             "mov {t}, rbx",
@@ -86,11 +85,10 @@ fn cpuid(leaf: u32, sub: u32) -> (u32, u32, u32, u32) {
 /// - CPUID.1:ECX.OSXSAVE[bit 27] is set (otherwise `xgetbv` raises #UD).
 unsafe fn xcr0() -> u64 {
     let (lo, hi): (u32, u32);
-    // SAFETY:
-    // - the caller checked OSXSAVE, so `xgetbv` is enabled;
-    // - ecx = 0 selects XCR0, which always exists when XSAVE is enabled;
-    // - options: `nomem`, `nostack`, `preserves_flags` (xgetbv reads a
-    //   control register into edx:eax and nothing else).
+    // Options: `nomem`, `nostack`, `preserves_flags` (xgetbv reads a
+    // control register into edx:eax and nothing else).
+    // SAFETY: the caller checked OSXSAVE, so `xgetbv` is enabled, and
+    // ecx = 0 selects XCR0, which always exists then.
     unsafe {
         asm!(
             "xgetbv",

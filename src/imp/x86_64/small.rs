@@ -57,12 +57,11 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     debug_assert!(len <= 64);
     if len >= 16 {
         if len > 32 {
-            // SAFETY:
-            // - 33 <= len <= 64: the four 16-byte pieces at 0, 16, len-32 and
-            //   len-16 lie in `src..src+len` and `dst..dst+len`, which the
-            //   caller guarantees are valid; they overlap only each other;
-            // - all four loads come before the stores, in address order, and
-            //   the stores follow in the same order (module docs).
+            // All four loads come before the stores, in address order, and
+            // the stores follow in the same order (module docs).
+            // SAFETY: 33 <= len <= 64, so the 16-byte pieces at 0, 16,
+            // len-32 and len-16 lie in both regions, which are valid
+            // (caller); they overlap only each other.
             unsafe {
                 asm!(
                     "movdqu {v0}, xmmword ptr [{s}]",

@@ -405,17 +405,12 @@ macro_rules! copy_fn {
         #[inline(never)]
         pub(super) unsafe fn $name(src: *const u8, dst: *mut u8, len: usize) {
             debug_assert!(len >= 64);
-            // SAFETY:
-            // - `src..src+len` and `dst..dst+len` are valid and disjoint
-            //   (caller); the head, body and tail pieces tile `0..len`
-            //   exactly once (module docs), so every access is in bounds and
-            //   each byte is read once and written once;
-            // - every load and store is single-copy atomic per byte (Intel
-            //   SDM Vol. 3A §9.1.1, AMD APM Vol. 2 §7.3.2; see
-            //   `src/imp/README.md`), so each byte is accessed as by a
-            //   relaxed `AtomicU8` operation;
-            // - the instructions exist on this CPU (caller);
-            // - options and clobbers: module docs.
+            // Options and clobbers: module docs. Every load and store is
+            // single-copy atomic per byte (Intel SDM Vol. 3A §9.1.1, AMD APM
+            // Vol. 2 §7.3.2; `src/imp/README.md`).
+            // SAFETY: the regions are valid and disjoint and the instructions
+            // exist on this CPU (caller); the head, body and tail pieces tile
+            // `0..len` once (module docs), each access atomic per byte.
             unsafe {
                 asm!(
                     $template,
@@ -447,13 +442,10 @@ macro_rules! fill_fn {
         pub(super) unsafe fn $name(dst: *mut u8, byte: u8, len: usize) {
             debug_assert!(len >= 64);
             let v = u64::from(byte) * 0x0101_0101_0101_0101;
-            // SAFETY:
-            // - `dst..dst+len` is valid (caller); the pieces tile `0..len`
-            //   exactly once (module docs), so each byte is written once;
-            // - every store is single-copy atomic per byte (see
-            //   `src/imp/README.md`);
-            // - the instructions exist on this CPU (caller);
-            // - options and clobbers: module docs.
+            // Options and clobbers: module docs.
+            // SAFETY: `dst..dst+len` is valid and the instructions exist on
+            // this CPU (caller); the pieces tile `0..len` once (module docs),
+            // each store atomic per byte (`src/imp/README.md`).
             unsafe {
                 asm!(
                     $template,
@@ -659,15 +651,12 @@ fill_fn!(
 pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
     debug_assert!((65..=256).contains(&len));
     if len <= 128 {
-        // SAFETY:
-        // - 65 <= len <= 128: the pieces at 0 and len-64 lie inside both
-        //   regions, which are valid (caller); both loads come before both
-        //   stores, in the same order, so each destination byte gets the
-        //   later read;
-        // - AVX-512F is present (caller); each access is single-copy atomic
-        //   per byte (`src/imp/README.md`);
-        // - clobbers: every register the template writes (see above);
-        //   `nostack`: nothing is pushed; `preserves_flags`: moves only.
+        // Both loads come before both stores, in the same order, so each
+        // destination byte gets the later read. Clobbers: every register the
+        // template writes (see above); `nostack`; `preserves_flags` (moves).
+        // SAFETY: 65 <= len <= 128, so the pieces at 0 and len-64 lie in both
+        // valid regions; AVX-512F is present (caller); each access is atomic
+        // per byte (`src/imp/README.md`).
         unsafe {
             asm_inline_vec!(
                 concat!(
@@ -785,18 +774,15 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
     /// target features.
     macro_rules! block {
         ($q:tt) => {{
-            // SAFETY (both variants):
-            // - 65 <= len <= 256 and q = (len - 1) / 64: the whole pieces
-            //   at 0, 64, .., 64 * (q - 1) and the masked piece at 64 * q,
-            //   whose mask has the low len - 64 * q bits set, tile `0..len`
-            //   once and lie in both regions, which are valid (caller);
-            //   bytes outside the mask are neither read nor written;
-            // - AVX-512F/BW are present (caller); each access is single-copy
-            //   atomic per byte (`src/imp/README.md`);
-            // - clobbers: the scratch `m`, `rcx` (the shift count),
-            //   `xmm0`-`xmm15` (see [`load_mid_avx512`]) and `k1` (see
-            //   above); `nostack`: nothing is pushed; not `preserves_flags`:
-            //   `shr` writes the flags.
+            // With q = (len - 1) / 64, the whole pieces at 0, 64, ..,
+            // 64 * (q - 1) and the piece at 64 * q, masked to its low
+            // len - 64 * q bytes, tile `0..len` once; masked-off bytes are
+            // neither read nor written. Clobbers: `m`, `rcx` (the shift
+            // count), `xmm0`-`xmm15` (see [`load_mid_avx512`]) and `k1`;
+            // `nostack`; not `preserves_flags` (`shr` writes the flags).
+            // SAFETY (both variants): the pieces tile `0..len` inside both
+            // valid regions; AVX-512F/BW are present (caller); each access is
+            // atomic per byte (`src/imp/README.md`).
             #[cfg(target_feature = "avx512f")]
             unsafe {
                 asm_inline_vec!(
@@ -851,12 +837,11 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
 #[inline(never)]
 pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize) {
+    // Options: `nostack`; not `preserves_flags` (conservative for string
+    // microcode); never `nomem`/`readonly`: it reads and writes memory.
     // SAFETY: `rep movsb` copies `len` bytes ascending (DF is clear on entry
-    // to any asm block, per the Rust inline-asm rules), reading and writing
-    // each byte exactly once, within the valid regions (caller); each byte
-    // access is single-copy atomic (`src/imp/README.md`). Options:
-    // `nostack`; not `preserves_flags` (conservative for string microcode);
-    // never `nomem`/`readonly`: it reads shared memory and writes memory.
+    // to asm), each byte once, within the valid regions (caller); each
+    // access is atomic per byte (`src/imp/README.md`).
     unsafe {
         asm!(
             "rep movsb",
