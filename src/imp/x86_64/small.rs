@@ -187,19 +187,33 @@ pub(super) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
         unsafe { piece_gpr!(src, dst, o, "qword", "") }
         o += 8;
     }
-    let rest = len - o;
-    if rest & 4 != 0 {
-        // SAFETY: as above, `o + 4 <= len`.
+    // SAFETY: `o == len & !7`: the pieces above covered `0..o`, once.
+    unsafe { tail(src, dst, o, len) }
+}
+
+/// Moves the last `len % 8` bytes, `o..len`, in pieces of 4, 2 and 1 bytes,
+/// each byte once: the common end of [`copy`] and [`store_value`].
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
+/// - `o == len & !7`.
+#[inline(always)]
+unsafe fn tail(src: *const u8, dst: *mut u8, mut o: usize, len: usize) {
+    debug_assert_eq!(o, len & !7);
+    if len & 4 != 0 {
+        // SAFETY: o + 4 <= len: in bounds, disjoint from the other pieces.
         unsafe { piece_gpr!(src, dst, o, "dword", ":e") }
         o += 4;
     }
-    if rest & 2 != 0 {
-        // SAFETY: as above, `o + 2 <= len`.
+    if len & 2 != 0 {
+        // SAFETY: o + 2 <= len: in bounds, disjoint from the other pieces.
         unsafe { piece_gpr!(src, dst, o, "word", ":x") }
         o += 2;
     }
-    if rest & 1 != 0 {
-        // SAFETY: as above, `o + 1 == len`.
+    if len & 1 != 0 {
+        // SAFETY: o + 1 == len: the last byte, in bounds.
         unsafe { one(src, dst, o) }
     }
 }
@@ -217,7 +231,7 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
     debug_assert!(len <= 64);
     // `o` is the sum of the binary digits of `len` handled so far, so each
     // piece `o..o+k` starts where the previous one ended and `o + k <= len`.
-    let mut o = 0;
+    let mut o: usize = 0;
     if len & 64 != 0 {
         // SAFETY: len == 64: four disjoint 16-byte pieces covering 0..64,
         // in bounds of both regions.
@@ -280,20 +294,8 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
         unsafe { piece_gpr!(src, dst, o, "qword", "") }
         o += 8;
     }
-    if len & 4 != 0 {
-        // SAFETY: o + 4 <= len: in bounds, disjoint from the other pieces.
-        unsafe { piece_gpr!(src, dst, o, "dword", ":e") }
-        o += 4;
-    }
-    if len & 2 != 0 {
-        // SAFETY: o + 2 <= len: in bounds, disjoint from the other pieces.
-        unsafe { piece_gpr!(src, dst, o, "word", ":x") }
-        o += 2;
-    }
-    if len & 1 != 0 {
-        // SAFETY: o + 1 == len: the last byte, in bounds.
-        unsafe { one(src, dst, o) }
-    }
+    // SAFETY: the pieces above covered `0..o`, once, and `o == len & !7`.
+    unsafe { tail(src, dst, o, len) }
 }
 
 /// Stores one piece of the broadcast value `v` at offset `o`.
