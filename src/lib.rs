@@ -23,6 +23,7 @@ pub mod io;
 #[cfg(feature = "std")]
 mod page;
 mod raw;
+mod read_only_bytes;
 #[cfg(any(target_has_atomic = "64", target_has_atomic = "32"))]
 mod seqlock;
 #[cfg(all(feature = "std", unix))]
@@ -34,6 +35,7 @@ pub use crate::error::Error;
 #[cfg(feature = "std")]
 pub use crate::page::{AllocError, PAGE_SIZE, Page};
 pub use crate::raw::{copy, fill, load, store};
+pub use crate::read_only_bytes::ReadOnlyBytes;
 #[cfg(all(
     feature = "std",
     any(target_has_atomic = "64", target_has_atomic = "32")
@@ -42,7 +44,7 @@ pub use crate::seqlock::ReadTimeout;
 #[cfg(any(target_has_atomic = "64", target_has_atomic = "32"))]
 pub use crate::seqlock::SeqLock;
 #[cfg(all(feature = "std", unix))]
-pub use crate::shared_memory::SharedMemory;
+pub use crate::shared_memory::{MapOptions, ReadOnlySharedMemory, SharedMemory};
 pub use core::sync::atomic::Ordering;
 
 /// Test-only hook: every kernel this build has that the CPU supports.

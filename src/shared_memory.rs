@@ -11,11 +11,16 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use rustix::fs::FileType;
 use rustix::io::Errno;
-use rustix::mm::{MapFlags, ProtFlags};
 
 use crate::AtomicBytes;
+
+mod mapping;
+mod passing;
+mod read_only;
+
+pub use self::mapping::MapOptions;
+pub use self::read_only::ReadOnlySharedMemory;
 
 /// Memory shared with other processes: a file or anonymous memory object
 /// mapped read-write with `MAP_SHARED`, viewed as [`AtomicBytes`].
@@ -83,6 +88,9 @@ use crate::AtomicBytes;
 pub struct SharedMemory {
     ptr: NonNull<u8>,
     len: usize,
+    /// Bytes of the mapping before `ptr`: the offset of a window in its
+    /// first page (see `mapping::Mapping`); 0 unless mapped by `MapOptions`.
+    head: usize,
     fd: OwnedFd,
 }
 
@@ -189,34 +197,7 @@ impl SharedMemory {
     /// ```
     #[doc(alias = "mmap")]
     pub fn from_fd(fd: OwnedFd) -> io::Result<SharedMemory> {
-        let stat = rustix::fs::fstat(&fd)?;
-        let kind = FileType::from_raw_mode(stat.st_mode);
-        match kind {
-            FileType::Fifo
-            | FileType::Socket
-            | FileType::Directory
-            | FileType::CharacterDevice
-            | FileType::BlockDevice
-            | FileType::Symlink => {
-                return Err(invalid_input(format!(
-                    "cannot map fd {}: it is a {kind:?}, not a file or shared memory object",
-                    fd.as_raw_fd()
-                )));
-            }
-            _ => {}
-        }
-        let len = u64::try_from(stat.st_size)
-            .ok()
-            .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| {
-                invalid_input(format!(
-                    "cannot map fd {}: size {} is too large",
-                    fd.as_raw_fd(),
-                    stat.st_size
-                ))
-            })?;
-        check_len(len)?;
-        Self::map(fd, len)
+        MapOptions::new().map(fd)
     }
 
     /// Opens the file at `path` read-write and maps all of it, shared.
@@ -247,43 +228,24 @@ impl SharedMemory {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> io::Result<SharedMemory> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)?;
-        Self::from_fd(file.into())
+        MapOptions::new().open(path)
     }
 
     /// Maps `len` bytes of `fd`, read-write and shared. `len` passed
     /// `check_len`.
     fn map(fd: OwnedFd, len: usize) -> io::Result<SharedMemory> {
-        // SAFETY:
-        // - the address hint is null, so the kernel picks an unused range and
-        //   no existing mapping (or Rust allocation) is replaced;
-        // - `len` is non-zero and at most `isize::MAX` (`check_len`).
-        let addr = unsafe {
-            rustix::mm::mmap(
-                core::ptr::null_mut(),
-                len,
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::SHARED,
-                &fd,
-                0,
-            )
+        let m = mapping::Mapping::new(fd.as_fd(), 0, len, mapping::Access::ReadWrite, false)?;
+        Ok(Self::from_mapping(m, fd))
+    }
+
+    /// Takes ownership of a read-write mapping made for `fd`.
+    fn from_mapping(m: mapping::Mapping, fd: OwnedFd) -> SharedMemory {
+        SharedMemory {
+            ptr: m.ptr,
+            len: m.len,
+            head: m.head,
+            fd,
         }
-        .map_err(|e| match e {
-            Errno::NOMEM | Errno::INVAL | Errno::OVERFLOW => invalid_input(format!(
-                "cannot map {len} bytes of fd {}: {e}",
-                fd.as_raw_fd()
-            )),
-            Errno::NODEV => {
-                invalid_input(format!("fd {} does not support mmap: {e}", fd.as_raw_fd()))
-            }
-            e => e.into(),
-        })?;
-        let ptr = NonNull::new(addr.cast::<u8>())
-            .ok_or_else(|| io::Error::other("mmap returned a null mapping"))?;
-        Ok(SharedMemory { ptr, len, fd })
     }
 
     /// The length of the mapping in bytes (never zero).
@@ -350,16 +312,20 @@ impl SharedMemory {
     /// ```
     #[doc(alias = "F_GET_SEALS")]
     pub fn is_size_sealed(&self) -> bool {
-        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-        {
-            rustix::fs::fcntl_get_seals(&self.fd)
-                .is_ok_and(|s| s.contains(rustix::fs::SealFlags::SHRINK))
-        }
-        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-        {
-            false
-        }
+        size_sealed(self.fd.as_fd())
     }
+}
+
+/// Whether `fd` is sealed against shrinking (`F_SEAL_SHRINK`).
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+fn size_sealed(fd: BorrowedFd<'_>) -> bool {
+    rustix::fs::fcntl_get_seals(fd).is_ok_and(|s| s.contains(rustix::fs::SealFlags::SHRINK))
+}
+
+/// Whether `fd` is sealed against shrinking: never, without file seals.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+fn size_sealed(_fd: BorrowedFd<'_>) -> bool {
+    false
 }
 
 /// A fresh anonymous memory object, and whether it supports seals.
@@ -426,12 +392,10 @@ fn shm_anonymous() -> io::Result<OwnedFd> {
 
 impl Drop for SharedMemory {
     fn drop(&mut self) {
-        // SAFETY:
-        // - `ptr..ptr + len` is exactly the mapping `map` created, and it has
-        //   not been unmapped before (only `drop` unmaps it);
-        // - `&mut self` means no `AtomicBytes` borrowed from it is alive.
-        let result = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len) };
-        debug_assert!(result.is_ok(), "munmap failed: {result:?}");
+        // SAFETY: `ptr`, `head` and `len` are those of the mapping made for
+        // this value, which only `drop` unmaps; `&mut self` means no
+        // `AtomicBytes` borrowed from it is alive.
+        unsafe { mapping::unmap(self.ptr, self.head, self.len) };
         // `fd` is closed when the field is dropped, after this.
     }
 }

@@ -1,0 +1,233 @@
+//! [`ReadOnlySharedMemory`]: a `PROT_READ`, `MAP_SHARED` mapping that
+//! others may write while we read it.
+
+use core::fmt;
+use core::ops::Deref;
+use core::ptr::NonNull;
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use super::mapping::{Mapping, unmap};
+use super::{MapOptions, size_sealed};
+use crate::ReadOnlyBytes;
+
+/// A read-only, shared mapping of a file or memory object, viewed as
+/// [`ReadOnlyBytes`]: what a reader that must not (or may not) write
+/// needs.
+///
+/// The mapping is `PROT_READ`, so the fd needs only read permission, and
+/// the type has no writing method: a write through it does not compile,
+/// rather than crashing with `SIGSEGV` at run time. Other processes may
+/// write the object at any time; every read is a byte-wise atomic copy, as
+/// for [`SharedMemory`](crate::SharedMemory), and what it says about
+/// truncation and `SIGBUS` applies here too.
+///
+/// Make one with [`open`](ReadOnlySharedMemory::open),
+/// [`from_fd`](ReadOnlySharedMemory::from_fd), or for a window of the
+/// object, [`MapOptions::open_read_only`] and [`MapOptions::map_read_only`].
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::ReadOnlySharedMemory;
+///
+/// let path = std::env::temp_dir().join(format!("bytewise-doc-ro-{}", std::process::id()));
+/// std::fs::write(&path, 7u32.to_ne_bytes())?;
+/// let ro = ReadOnlySharedMemory::open(&path)?;
+/// assert_eq!(ro.read_obj::<u32>(0)?, 7);
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Writing is not possible, and neither is getting `&AtomicBytes` back:
+///
+/// ```compile_fail,E0599
+/// # let ro = bytewise::ReadOnlySharedMemory::open("/proc/self/exe")?;
+/// ro.write_at(0, b"no")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// ```compile_fail,E0308
+/// # let ro = bytewise::ReadOnlySharedMemory::open("/proc/self/exe")?;
+/// let bytes: &bytewise::AtomicBytes = &ro;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ReadOnlySharedMemory {
+    ptr: NonNull<u8>,
+    len: usize,
+    /// Bytes of the mapping before `ptr` (see `Mapping`).
+    head: usize,
+    fd: OwnedFd,
+}
+
+// SAFETY: the mapping and the fd are owned by the value and not tied to the
+// thread that created them; `munmap` and `close` may run on any thread.
+unsafe impl Send for ReadOnlySharedMemory {}
+
+// SAFETY: through `&ReadOnlySharedMemory` the memory is only reachable as
+// `ReadOnlyBytes`, whose operations are byte-wise atomic loads that may run
+// from any number of threads at once; the fd is only borrowed.
+unsafe impl Sync for ReadOnlySharedMemory {}
+
+impl ReadOnlySharedMemory {
+    /// Opens the file at `path` for reading only and maps all of it,
+    /// read-only and shared. Same as
+    /// `MapOptions::new().open_read_only(path)`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of opening the file, such as
+    /// [`NotFound`](io::ErrorKind::NotFound);
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for an empty file or
+    /// one that cannot be mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = bytewise::ReadOnlySharedMemory::open("/no/such/file").unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> io::Result<ReadOnlySharedMemory> {
+        MapOptions::new().open_read_only(path)
+    }
+
+    /// Maps the whole object behind `fd` (opened for reading at least),
+    /// read-only and shared. Same as `MapOptions::new().map_read_only(fd)`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`SharedMemory::from_fd`](crate::SharedMemory::from_fd),
+    /// except that a read-only fd is fine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsFd;
+    ///
+    /// let shm = bytewise::SharedMemory::create(64)?;
+    /// let ro = bytewise::ReadOnlySharedMemory::from_fd(shm.as_fd().try_clone_to_owned()?)?;
+    /// shm.write_at(0, b"seen")?;
+    /// assert_eq!(ro.read_obj::<[u8; 4]>(0)?, *b"seen");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_fd(fd: impl Into<OwnedFd>) -> io::Result<ReadOnlySharedMemory> {
+        MapOptions::new().map_read_only(fd)
+    }
+
+    /// Takes ownership of a mapping made read-only for `fd`.
+    pub(super) fn from_mapping(m: Mapping, fd: OwnedFd) -> ReadOnlySharedMemory {
+        ReadOnlySharedMemory {
+            ptr: m.ptr,
+            len: m.len,
+            head: m.head,
+            fd,
+        }
+    }
+
+    /// The length of the mapping in bytes (never zero).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// let shm = bytewise::SharedMemory::create(10)?;
+    /// let ro = bytewise::ReadOnlySharedMemory::from_fd(shm.as_fd().try_clone_to_owned()?)?;
+    /// assert_eq!(ro.len(), 10);
+    /// assert!(!ro.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always `false`: an empty mapping cannot be created.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The mapping as a safe, read-only byte-wise atomic view.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// let shm = bytewise::SharedMemory::create(8)?;
+    /// let ro = bytewise::ReadOnlySharedMemory::from_fd(shm.as_fd().try_clone_to_owned()?)?;
+    /// assert_eq!(ro.as_bytes().read_obj::<u64>(0)?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn as_bytes(&self) -> &ReadOnlyBytes {
+        // SAFETY: the mapping is `len <= isize::MAX` (`check_len`) readable
+        // bytes until `drop` unmaps it, which cannot happen while `self` is
+        // borrowed; this process reaches them only through `ReadOnlyBytes`,
+        // whose accesses are atomic loads. Other processes may write them
+        // in any way; truncation is outside the contract (type docs).
+        unsafe { ReadOnlyBytes::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Whether the memory object's size is sealed against shrinking, as for
+    /// [`SharedMemory::is_size_sealed`](crate::SharedMemory::is_size_sealed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::os::fd::AsFd;
+    /// let shm = bytewise::SharedMemory::create(8)?;
+    /// let ro = bytewise::ReadOnlySharedMemory::from_fd(shm.as_fd().try_clone_to_owned()?)?;
+    /// assert_eq!(ro.is_size_sealed(), shm.is_size_sealed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[doc(alias = "F_GET_SEALS")]
+    pub fn is_size_sealed(&self) -> bool {
+        size_sealed(self.fd.as_fd())
+    }
+}
+
+impl Drop for ReadOnlySharedMemory {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`, `head` and `len` are those of the mapping made for
+        // this value, which only `drop` unmaps; `&mut self` means no
+        // `ReadOnlyBytes` borrowed from it is alive.
+        unsafe { unmap(self.ptr, self.head, self.len) };
+    }
+}
+
+impl Deref for ReadOnlySharedMemory {
+    type Target = ReadOnlyBytes;
+
+    #[inline]
+    fn deref(&self) -> &ReadOnlyBytes {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<ReadOnlyBytes> for ReadOnlySharedMemory {
+    #[inline]
+    fn as_ref(&self) -> &ReadOnlyBytes {
+        self.as_bytes()
+    }
+}
+
+impl AsFd for ReadOnlySharedMemory {
+    #[inline]
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl fmt::Debug for ReadOnlySharedMemory {
+    /// Shows the fd, address and length; the contents may be changing, so
+    /// they are not shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadOnlySharedMemory")
+            .field("fd", &self.fd.as_raw_fd())
+            .field("ptr", &self.ptr)
+            .field("len", &self.len)
+            .finish()
+    }
+}
