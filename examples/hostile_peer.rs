@@ -6,7 +6,8 @@
 //! ```
 //!
 //! The parent creates a [`SharedMemory`] ring of fixed-size message slots
-//! and re-executes this binary as the child, handing it the memfd. The child
+//! and re-executes this binary as the child, handing it the memfd as its
+//! stdin (`SharedMemory::to_stdio` / `from_stdin`: no `unsafe`). The child
 //! writes valid messages, random garbage, lengths past the end of a slot,
 //! headers whose fields it flips while the parent reads them, and payloads it
 //! keeps changing after writing a valid header. It also tries to shrink the
@@ -26,7 +27,6 @@
 
 use core::time::Duration;
 use std::io::Write as _;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Child, Command, ExitCode};
 use std::time::Instant;
 
@@ -88,10 +88,7 @@ fn main() -> ExitCode {
                 None => return usage("--seconds needs a whole number"),
             },
             "--double-fetch" => double_fetch = true,
-            "--child" => match args.next().and_then(|s| s.parse().ok()) {
-                Some(fd) => return child(fd),
-                None => return usage("--child needs an fd number"),
-            },
+            "--child" => return child(),
             "-h" | "--help" => {
                 println!("usage: hostile_peer [--seconds N] [--double-fetch]");
                 return ExitCode::SUCCESS;
@@ -371,17 +368,12 @@ fn parent(seconds: u64, double_fetch: bool) -> std::io::Result<ExitCode> {
     }
 }
 
-/// Re-executes this binary as the child, with a duplicate of the memfd that
-/// survives `exec`.
+/// Re-executes this binary as the child, with the memfd as its stdin.
 fn spawn_child(shm: &SharedMemory) -> std::io::Result<Child> {
-    let inherit = rustix::io::dup(shm)?;
-    rustix::io::fcntl_setfd(&inherit, rustix::io::FdFlags::empty())?;
-    let child = Command::new(std::env::current_exe()?)
+    Command::new(std::env::current_exe()?)
         .arg("--child")
-        .arg(inherit.as_raw_fd().to_string())
-        .spawn();
-    drop(inherit); // the child has its own copy now
-    child
+        .stdin(shm.to_stdio()?)
+        .spawn()
 }
 
 /// Asks the child to stop through the shared stop flag and waits; kills it
@@ -426,11 +418,8 @@ impl Rng {
 
 /// The hostile child: rewrites slots in every way it can think of until the
 /// parent sets the stop flag.
-fn child(fd: i32) -> ExitCode {
-    // SAFETY: the parent duplicated its memfd without FD_CLOEXEC and passed
-    // its number on the command line; nothing else in this process owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let shm = match SharedMemory::from_fd(fd) {
+fn child() -> ExitCode {
+    let shm = match SharedMemory::from_stdin() {
         Ok(shm) => shm,
         Err(e) => {
             eprintln!("hostile_peer child: {e}");
