@@ -40,6 +40,13 @@ pub use self::read_only::ReadOnlySharedMemory;
 /// - [`from_fd`](SharedMemory::from_fd): maps the whole object behind an fd
 ///   received from another process.
 /// - [`open`](SharedMemory::open): maps a file read-write and shared.
+/// - [`options`](SharedMemory::options): a window of a file or object,
+///   prefaulted or not, read-write or read-only ([`ReadOnlySharedMemory`]).
+/// - [`recv_from`](SharedMemory::recv_from) /
+///   [`recv_sealed_from`](SharedMemory::recv_sealed_from) and
+///   [`from_stdin`](SharedMemory::from_stdin): memory another process sent
+///   with [`send_to`](SharedMemory::send_to) or
+///   [`to_stdio`](SharedMemory::to_stdio).
 ///
 /// `SharedMemory` dereferences to [`AtomicBytes`], so every method of the
 /// view (`read_at`, `write_at`, `read_obj`, `write_obj`, `load`, `store`,
@@ -127,9 +134,10 @@ impl SharedMemory {
     /// Linux, Android and FreeBSD, where the memory is also sealed against
     /// resizing (see [Truncation and `SIGBUS`](SharedMemory#truncation-and-sigbus)).
     /// Elsewhere an unlinked POSIX shared memory object (`shm_open(3)`). The
-    /// fd is close-on-exec; to share the memory with a child process, pass a
-    /// duplicate of [`as_fd`](AsFd::as_fd) without `FD_CLOEXEC`, or send it
-    /// over a Unix socket.
+    /// fd is close-on-exec; to share the memory with a child process, hand
+    /// it over as the child's stdin with [`to_stdio`](SharedMemory::to_stdio),
+    /// or send it over a Unix socket with [`send_to`](SharedMemory::send_to).
+    /// Neither needs `unsafe` on either side.
     ///
     /// # Errors
     ///
@@ -167,7 +175,8 @@ impl SharedMemory {
 
     /// Maps the whole object behind `fd`: a `memfd`, a POSIX shared memory
     /// object or a regular file, opened read-write. Its size is taken from
-    /// `fstat(2)`.
+    /// `fstat(2)`. Same as `MapOptions::new().map(fd)`; see [`MapOptions`]
+    /// for a window of the object or a read-only mapping.
     ///
     /// This is how memory received from another process becomes safe to
     /// read while that process keeps writing it. See
