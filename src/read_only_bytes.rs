@@ -100,7 +100,13 @@ impl ReadOnlyBytes {
     /// Behavior is undefined if any of these is violated:
     ///
     /// - `ptr` is non-null and valid for reads of `len` bytes for all of
-    ///   `'a` (it may be dangling when `len` is 0); it need not be writable;
+    ///   `'a` (it may be dangling when `len` is 0); the pages need not be
+    ///   writable (`PROT_READ` is fine);
+    /// - `ptr` is not derived from a reference to bytes without interior
+    ///   mutability (`&[u8]`, `&T`, an immutable `static`): Rust treats
+    ///   those as frozen, and viewing them as atomics is undefined behaviour
+    ///   even if nothing writes. A mapping, an `UnsafeCell`, `AtomicBytes`
+    ///   or an allocation's raw pointer is fine;
     /// - `len` is at most `isize::MAX`;
     /// - during `'a`, every access to the bytes from this process is atomic:
     ///   one of this crate's operations or an atomic access of size 1.
@@ -109,10 +115,10 @@ impl ReadOnlyBytes {
     /// # Examples
     ///
     /// ```
-    /// let buf = [1u8, 2, 3];
-    /// // SAFETY: `buf` is valid for 3 bytes of reads and never written, and
-    /// // nothing but the view reads it while the view is used. (`buf` has
-    /// // no interior mutability, which is fine: the view never writes.)
+    /// let buf = vec![1u8, 2, 3];
+    /// // SAFETY: `Vec::as_ptr` makes no reference to the bytes; they are
+    /// // valid for 3 bytes of reads while the view is used, and only the
+    /// // view reads them meanwhile.
     /// let ro = unsafe { bytewise::ReadOnlyBytes::from_raw_parts(buf.as_ptr(), 3) };
     /// assert_eq!(ro.read_obj::<u8>(2)?, 3);
     /// # Ok::<(), bytewise::Error>(())
@@ -120,7 +126,8 @@ impl ReadOnlyBytes {
     #[inline]
     pub unsafe fn from_raw_parts<'a>(ptr: *const u8, len: usize) -> &'a ReadOnlyBytes {
         // SAFETY: non-null, readable for `len <= isize::MAX` bytes during
-        // `'a` and atomic-only access are the caller's preconditions;
+        // `'a`, not frozen by a reference, and atomic-only access are the
+        // caller's preconditions;
         // `AtomicU8` has the layout of `u8`, so any `ptr` is aligned. A
         // shared reference to atomics in memory that cannot be written is
         // fine as long as nothing writes through it, and the only reference

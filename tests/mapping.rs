@@ -127,6 +127,18 @@ fn read_only_mapping_needs_no_write_permission_and_sees_writers() {
         assert_eq!(map_permissions(rw.as_ptr()), "rw-s", "negative control");
     }
 
+    // Every read method, with every load ordering, at every length up to a
+    // few vector widths and beyond (the asm kernels' size classes), on
+    // pages mapped without write permission: a store would be SIGSEGV.
+    for order in [Ordering::Relaxed, Ordering::Acquire, Ordering::SeqCst] {
+        for len in (0..=300).chain([4095, 4096, 4097, 10_000 - 7]) {
+            let mut out = vec![0u8; len];
+            ro.get(7..7 + len).unwrap().load(&mut out, order);
+            assert_eq!(out, data[7..7 + len]);
+        }
+        assert_eq!(ro.to_vec(order), data);
+    }
+
     // Another writer's changes show up in the read-only mapping.
     std::fs::set_permissions(&path.0, std::fs::Permissions::from_mode(0o644)).unwrap();
     let writer = SharedMemory::open(&path.0).unwrap();
@@ -609,4 +621,27 @@ fn malformed_messages_and_closed_peers_are_errors() {
     let (c, d) = UnixStream::pair().unwrap();
     drop(d);
     assert_eq!(x.send_to(&c).unwrap_err().kind(), ErrorKind::BrokenPipe);
+}
+
+/// `ReadOnlyBytes::from_raw_parts` over a `*const` that carries no write
+/// permission of its own (`Vec::as_ptr` of a buffer only read here).
+///
+/// Memory Rust itself treats as immutable (an immutable `static`, or bytes
+/// behind a `&[u8]`) cannot be viewed at all: Miri reports the retag to
+/// atomics as undefined behaviour, which is why `from_raw_parts` forbids
+/// pointers derived from such references. Read-only *mappings* are outside
+/// Rust's allocations; they are tested natively above (`r--s`).
+#[test]
+fn read_only_bytes_from_a_const_pointer() {
+    let heap: Vec<u8> = (0..40).map(|i| i * 3).collect();
+    // SAFETY: `heap.as_ptr()` makes no reference to the bytes, is valid for
+    // reads of 40 bytes for the whole test, and nothing writes them.
+    let ro = unsafe { ReadOnlyBytes::from_raw_parts(heap.as_ptr(), heap.len()) };
+    for order in [Ordering::Relaxed, Ordering::Acquire, Ordering::SeqCst] {
+        assert_eq!(ro.to_vec(order), heap);
+    }
+    let mut out = vec![0u8; 37];
+    ro.read_at(3, &mut out).unwrap();
+    assert_eq!(out, heap[3..]);
+    assert_eq!(ro.read_obj::<[u8; 16]>(1).unwrap(), heap[1..17]);
 }

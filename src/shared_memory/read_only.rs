@@ -164,7 +164,8 @@ impl ReadOnlySharedMemory {
     pub fn as_bytes(&self) -> &ReadOnlyBytes {
         // SAFETY: the mapping is `len <= isize::MAX` (`check_len`) readable
         // bytes until `drop` unmaps it, which cannot happen while `self` is
-        // borrowed; this process reaches them only through `ReadOnlyBytes`,
+        // borrowed; `ptr` comes from `mmap`, not from a reference; this
+        // process reaches the bytes only through `ReadOnlyBytes`,
         // whose accesses are atomic loads. Other processes may write them
         // in any way; truncation is outside the contract (type docs).
         unsafe { ReadOnlyBytes::from_raw_parts(self.ptr.as_ptr(), self.len) }
