@@ -450,33 +450,11 @@ fn child_side() {
 /// Runs `child_side` in a child process with `role` and `stdin`, and checks
 /// that it ran and passed. Returns the child's pid.
 fn run_child(role: &str, stdin: Stdio) -> u32 {
-    let child = common::self_command()
-        .args(["--exact", "child_side", "--nocapture", "--test-threads=1"])
+    let mut cmd = common::self_command();
+    cmd.args(["--exact", "child_side", "--nocapture", "--test-threads=1"])
         .env(ROLE_VAR, role)
-        .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    let log =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !(out.status.code() == Some(127) && log.is_empty()),
-        "the child could not be executed (exit 127, no output); under qemu-user \
-         without binfmt_misc a test binary cannot re-execute itself"
-    );
-    assert!(
-        out.status.success(),
-        "child failed: {:?}\n{log}",
-        out.status
-    );
-    assert!(
-        log.contains("1 passed"),
-        "the child test did not run:\n{log}"
-    );
-    pid
+        .stdin(stdin);
+    common::run_child_test(cmd)
 }
 
 #[test]
@@ -557,11 +535,20 @@ fn recv_sealed_refuses_memory_whose_size_is_not_sealed() {
     }
 }
 
+/// Sends `data` with `fds` attached, as a peer that does not follow
+/// `send_to`'s format would.
+fn send_raw(socket: &UnixStream, fds: &[std::os::fd::BorrowedFd<'_>], data: &[u8]) {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+    let mut space = [core::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    assert!(control.push(SendAncillaryMessage::ScmRights(fds)));
+    let iov = [std::io::IoSlice::new(data)];
+    rustix::net::sendmsg(socket, &iov, &mut control, SendFlags::empty()).unwrap();
+}
+
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot use sockets or mmap")]
 fn malformed_messages_and_closed_peers_are_errors() {
-    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
-
     let (mut a, b) = UnixStream::pair().unwrap();
     // Data without an fd.
     a.write_all(b"M").unwrap();
@@ -573,32 +560,12 @@ fn malformed_messages_and_closed_peers_are_errors() {
         SharedMemory::create(10).unwrap(),
         SharedMemory::create(20).unwrap(),
     );
-    let fds = [x.as_fd(), y.as_fd()];
-    let mut space = [core::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
-    let mut control = SendAncillaryBuffer::new(&mut space);
-    assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
-    rustix::net::sendmsg(
-        &a,
-        &[std::io::IoSlice::new(b"M")],
-        &mut control,
-        SendFlags::empty(),
-    )
-    .unwrap();
+    send_raw(&a, &[x.as_fd(), y.as_fd()], b"M");
     let err = SharedMemory::recv_from(&b).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
 
     // An fd with the wrong byte.
-    let fds = [x.as_fd()];
-    let mut space = [core::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let mut control = SendAncillaryBuffer::new(&mut space);
-    assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
-    rustix::net::sendmsg(
-        &a,
-        &[std::io::IoSlice::new(b"?")],
-        &mut control,
-        SendFlags::empty(),
-    )
-    .unwrap();
+    send_raw(&a, &[x.as_fd()], b"?");
     let err = SharedMemory::recv_from(&b).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
 

@@ -14,7 +14,6 @@ use std::io::ErrorKind;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::process::Stdio;
 
 use bytewise::{Ordering, SharedMemory};
 
@@ -95,37 +94,16 @@ fn a_child_process_writes_through_from_fd() {
     // A duplicate without FD_CLOEXEC survives the exec into the child.
     let inherit = rustix::io::dup(&shm).unwrap();
     rustix::io::fcntl_setfd(&inherit, rustix::io::FdFlags::empty()).unwrap();
-    let status_child = common::self_command()
-        .args([
-            "--exact",
-            "child_writes_through_from_fd",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_FD_VAR, inherit.as_raw_fd().to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = common::self_command();
+    cmd.args([
+        "--exact",
+        "child_writes_through_from_fd",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_FD_VAR, inherit.as_raw_fd().to_string());
+    let pid = common::run_child_test(cmd);
     drop(inherit);
-    let pid = status_child.id();
-    let out = status_child.wait_with_output().unwrap();
-    let log =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !(out.status.code() == Some(127) && log.is_empty()),
-        "the child could not be executed (exit 127, no output); under qemu-user \
-         without binfmt_misc a test binary cannot re-execute itself"
-    );
-    assert!(
-        out.status.success(),
-        "child failed: {:?}\n{log}",
-        out.status
-    );
-    assert!(
-        log.contains("1 passed"),
-        "the child test did not run:\n{log}"
-    );
 
     // The marker proves the child's test body really ran (a wrong filter
     // would run nothing and still exit 0).

@@ -75,6 +75,38 @@ pub fn self_command() -> std::process::Command {
     }
 }
 
+/// Runs `cmd` (a [`self_command`] filtered to one child test), capturing
+/// its output, and checks that it could be executed, exited successfully and
+/// really ran one test (a wrong filter would run nothing and still exit 0).
+/// Returns the child's pid.
+pub fn run_child_test(mut cmd: std::process::Command) -> u32 {
+    use std::process::Stdio;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !(out.status.code() == Some(127) && log.is_empty()),
+        "the child could not be executed (exit 127, no output); under qemu-user \
+         without binfmt_misc a test binary cannot re-execute itself"
+    );
+    assert!(
+        out.status.success(),
+        "child failed: {:?}\n{log}",
+        out.status
+    );
+    assert!(
+        log.contains("1 passed"),
+        "the child test did not run:\n{log}"
+    );
+    pid
+}
+
 /// Guard bytes kept on each side of a destination window.
 pub const GUARD: usize = 64;
 /// The value guard bytes hold; a kernel that writes one is caught.
