@@ -123,14 +123,13 @@ impl SharedMemory {
         let mut control = SendAncillaryBuffer::new(&mut space);
         let pushed = control.push(SendAncillaryMessage::ScmRights(&fds));
         debug_assert!(pushed, "the buffer has room for one fd");
-        let sent =
-            rustix::net::sendmsg(socket, &[IoSlice::new(&[TAG])], &mut control, no_sigpipe())
-                .map_err(|e| match e {
-                    rustix::io::Errno::NOTSOCK | rustix::io::Errno::OPNOTSUPP => {
-                        invalid_input(format!("cannot send shared memory: not a Unix socket: {e}"))
-                    }
-                    e => e.into(),
-                })?;
+        let sent = rustix::net::sendmsg(socket, &[IoSlice::new(&[TAG])], &mut control, SEND_FLAGS)
+            .map_err(|e| match e {
+                rustix::io::Errno::NOTSOCK | rustix::io::Errno::OPNOTSUPP => {
+                    invalid_input(format!("cannot send shared memory: not a Unix socket: {e}"))
+                }
+                e => e.into(),
+            })?;
         if sent != 1 {
             return Err(io::Error::new(
                 io::ErrorKind::WriteZero,
@@ -211,26 +210,60 @@ impl SharedMemory {
 }
 
 /// `MSG_NOSIGNAL` where it exists: a closed peer is an error, not a signal.
-fn no_sigpipe() -> SendFlags {
-    #[cfg(not(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "visionos"
-    )))]
-    {
-        SendFlags::NOSIGNAL
+#[cfg(not(target_vendor = "apple"))]
+const SEND_FLAGS: SendFlags = SendFlags::NOSIGNAL;
+#[cfg(target_vendor = "apple")]
+const SEND_FLAGS: SendFlags = SendFlags::empty();
+
+/// Systems without `MSG_CMSG_CLOEXEC`: a received fd is made close-on-exec
+/// right after `recvmsg` instead, so a thread that spawns a process at that
+/// moment can leak it into the child.
+macro_rules! without_cmsg_cloexec {
+    ($item:item) => {
+        #[cfg(any(
+            target_vendor = "apple",
+            target_os = "illumos",
+            target_os = "solaris",
+            target_os = "aix",
+            target_os = "haiku",
+            target_os = "nto"
+        ))]
+        $item
+    };
+}
+
+/// Systems with `MSG_CMSG_CLOEXEC`: received fds are close-on-exec from the
+/// start.
+macro_rules! with_cmsg_cloexec {
+    ($item:item) => {
+        #[cfg(not(any(
+            target_vendor = "apple",
+            target_os = "illumos",
+            target_os = "solaris",
+            target_os = "aix",
+            target_os = "haiku",
+            target_os = "nto"
+        )))]
+        $item
+    };
+}
+
+with_cmsg_cloexec! {
+    const RECV_FLAGS: RecvFlags = RecvFlags::CMSG_CLOEXEC;
+}
+without_cmsg_cloexec! {
+    const RECV_FLAGS: RecvFlags = RecvFlags::empty();
+}
+
+with_cmsg_cloexec! {
+    fn set_cloexec(_fd: &OwnedFd) -> io::Result<()> {
+        Ok(())
     }
-    #[cfg(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "visionos"
-    ))]
-    {
-        SendFlags::empty()
+}
+without_cmsg_cloexec! {
+    fn set_cloexec(fd: &OwnedFd) -> io::Result<()> {
+        rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC)?;
+        Ok(())
     }
 }
 
@@ -243,7 +276,7 @@ fn recv_fd(socket: BorrowedFd<'_>) -> io::Result<OwnedFd> {
         socket,
         &mut [IoSliceMut::new(&mut byte)],
         &mut control,
-        RecvFlags::CMSG_CLOEXEC,
+        RECV_FLAGS,
     )?;
     // Take ownership of every fd that arrived, so that all are closed on
     // any error below.
@@ -272,7 +305,10 @@ fn recv_fd(socket: BorrowedFd<'_>) -> io::Result<OwnedFd> {
         return Err(invalid("received other data"));
     }
     match <[OwnedFd; 1]>::try_from(fds) {
-        Ok([fd]) => Ok(fd),
+        Ok([fd]) => {
+            set_cloexec(&fd)?;
+            Ok(fd)
+        }
         Err(fds) => Err(invalid(&format!("received {} fds", fds.len()))),
     }
 }
