@@ -433,6 +433,10 @@ fn check_child_wrote(shm: &SharedMemory, pid: u32) {
 fn child_side() {
     match std::env::var(ROLE_VAR).as_deref() {
         Ok("stdin") => child_writes(&SharedMemory::from_stdin().expect("from_stdin")),
+        Ok("stdin-pipe") => {
+            let err = SharedMemory::from_stdin().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        }
         Ok("socket") => {
             let sock = UnixStream::from(std::io::stdin().as_fd().try_clone_to_owned().unwrap());
             for _ in 0..2 {
@@ -463,6 +467,13 @@ fn a_child_maps_memory_passed_as_its_stdin() {
     let shm = SharedMemory::create(DATA + DATA_LEN).unwrap();
     let pid = run_child("stdin", shm.to_stdio().unwrap());
     check_child_wrote(&shm, pid);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot mmap or spawn processes")]
+fn from_stdin_refuses_a_stdin_that_is_not_memory() {
+    // The child asserts the error itself; a pipe is not mappable.
+    run_child("stdin-pipe", Stdio::piped());
 }
 
 #[test]
