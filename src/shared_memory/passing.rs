@@ -28,8 +28,8 @@ impl SharedMemory {
     /// it was given).
     ///
     /// This is the way to share memory with a child that needs no `unsafe`
-    /// on either side. `std` closes every other fd on `exec` and offers no
-    /// safe way to keep one open, and a child that took an inherited fd by
+    /// on either side. Rust opens every fd close-on-exec, and `std` offers
+    /// no safe way to clear that flag; a child that took an inherited fd by
     /// number would have to promise, in `unsafe`, that nothing else in it
     /// owns that fd. The stdio slots are the fds std passes on and the child
     /// can borrow safely. The cost is the slot: the child cannot also read
