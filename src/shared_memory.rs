@@ -2,7 +2,7 @@
 //! while we read it, with a safe byte-wise atomic interface.
 
 use core::fmt;
-use core::ops::Deref;
+use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
 
 use alloc::format;
@@ -333,6 +333,35 @@ impl SharedMemory {
         unsafe { AtomicBytes::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
+    /// The mapping as an exclusively borrowed view, to carve typed views
+    /// from it: [`AtomicBytes::split_at_mut`], [`AtomicBytes::as_atomic_u64`],
+    /// `SeqLock::from_bytes`. `SharedMemory` also implements `DerefMut`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{Ordering, SharedMemory};
+    ///
+    /// let mut shm = SharedMemory::create(4096)?;
+    /// let (doorbell, data) = shm.as_bytes_mut().split_at_mut(64)?;
+    /// let doorbell = doorbell.as_atomic_u32()?;
+    /// data.write_at(0, b"ping")?;
+    /// doorbell.store(1, Ordering::Release);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn as_bytes_mut(&mut self) -> &mut AtomicBytes {
+        let ptr = core::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.len);
+        // Other processes and the kernel may write the mapping in any way,
+        // which an atomic view allows (type docs).
+        // SAFETY: `AtomicBytes` is `repr(transparent)` over `[AtomicU8]`,
+        // which has the layout of `[u8]`; the mapping is `len <= isize::MAX`
+        // (`check_len`) valid bytes until `drop` unmaps it, which cannot
+        // happen while `self` is borrowed; `&mut self` is exclusive, so no
+        // other view of this process exists while the returned one lives.
+        unsafe { &mut *(ptr as *mut AtomicBytes) }
+    }
+
     /// Whether the memory object's size is sealed, so that no process can
     /// shrink it (`F_SEAL_SHRINK`) and make accesses raise `SIGBUS`.
     ///
@@ -442,6 +471,13 @@ impl Deref for SharedMemory {
     #[inline]
     fn deref(&self) -> &AtomicBytes {
         self.as_bytes()
+    }
+}
+
+impl DerefMut for SharedMemory {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut AtomicBytes {
+        self.as_bytes_mut()
     }
 }
 
