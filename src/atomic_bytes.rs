@@ -347,7 +347,10 @@ impl AtomicBytes {
     #[cfg(target_has_atomic = "32")]
     #[inline]
     pub fn as_atomic_u32(&mut self) -> Result<&AtomicU32, Error> {
-        let ptr = self.atomic_ptr(core::mem::size_of::<AtomicU32>(), core::mem::align_of::<AtomicU32>())?;
+        let ptr = self.atomic_ptr(
+            core::mem::size_of::<AtomicU32>(),
+            core::mem::align_of::<AtomicU32>(),
+        )?;
         // SAFETY: `atomic_ptr` checked that `ptr` is aligned for `AtomicU32`
         // and that the view has at least 4 bytes; they are initialised
         // (`AtomicU8`s), interior-mutable and valid for the borrow of `self`,
@@ -385,7 +388,10 @@ impl AtomicBytes {
     #[cfg(target_has_atomic = "64")]
     #[inline]
     pub fn as_atomic_u64(&mut self) -> Result<&AtomicU64, Error> {
-        let ptr = self.atomic_ptr(core::mem::size_of::<AtomicU64>(), core::mem::align_of::<AtomicU64>())?;
+        let ptr = self.atomic_ptr(
+            core::mem::size_of::<AtomicU64>(),
+            core::mem::align_of::<AtomicU64>(),
+        )?;
         // SAFETY: as in `as_atomic_u32`, for 8 bytes aligned for `AtomicU64`.
         Ok(unsafe { &*ptr.cast::<AtomicU64>() })
     }

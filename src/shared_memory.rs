@@ -228,10 +228,13 @@ impl SharedMemory {
     ///
     /// # Errors
     ///
-    /// - [`NotFound`](io::ErrorKind::NotFound) and the other errors of
-    ///   opening the file;
-    /// - [`InvalidInput`](io::ErrorKind::InvalidInput) for an empty file or
-    ///   one that cannot be mapped, as for [`from_fd`](SharedMemory::from_fd).
+    /// - [`InvalidInput`](io::ErrorKind::InvalidInput) for a directory
+    ///   (which `open(2)` refuses to open for writing with `EISDIR`), an
+    ///   empty file, or one that cannot be mapped, as for
+    ///   [`from_fd`](SharedMemory::from_fd);
+    /// - [`NotFound`](io::ErrorKind::NotFound),
+    ///   [`PermissionDenied`](io::ErrorKind::PermissionDenied) and the other
+    ///   errors of opening the file, as is.
     ///
     /// # Examples
     ///
@@ -244,13 +247,26 @@ impl SharedMemory {
     /// # std::fs::remove_file(&path)?;
     /// let missing = bytewise::SharedMemory::open("/no/such/file").unwrap_err();
     /// assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+    /// let dir = bytewise::SharedMemory::open(std::env::temp_dir()).unwrap_err();
+    /// assert_eq!(dir.kind(), std::io::ErrorKind::InvalidInput);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> io::Result<SharedMemory> {
+        let path = path.as_ref();
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open(path)?;
+            .open(path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(Errno::ISDIR.raw_os_error()) {
+                    invalid_input(format!(
+                        "cannot map {}: it is a directory, not a file",
+                        path.display()
+                    ))
+                } else {
+                    e
+                }
+            })?;
         Self::from_fd(file.into())
     }
 

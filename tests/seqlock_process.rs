@@ -360,8 +360,14 @@ fn writer_survives_a_peer_that_exits_holding_the_lock() {
     let t0 = Instant::now();
     let err = lock.try_write(Header::new(8)).unwrap_err();
     let took = t0.elapsed();
-    assert!(matches!(err, Timeout::Stalled { seq, .. } if seq % 2 == 1), "{err:?}");
-    assert!(took < Duration::from_millis(100), "try_write waited {took:?}");
+    assert!(
+        matches!(err, Timeout::Stalled { seq, .. } if seq % 2 == 1),
+        "{err:?}"
+    );
+    assert!(
+        took < Duration::from_millis(100),
+        "try_write waited {took:?}"
+    );
     assert!(lock.try_update(|h| h).is_err());
 
     let timeout = Duration::from_millis(50);
@@ -369,7 +375,10 @@ fn writer_survives_a_peer_that_exits_holding_the_lock() {
     let err = lock.write_timeout(Header::new(9), timeout).unwrap_err();
     let took = t0.elapsed();
     assert!(matches!(err, Timeout::Stalled { .. }), "{err:?}");
-    assert!(took >= timeout && took < Duration::from_secs(2), "write_timeout took {took:?}");
+    assert!(
+        took >= timeout && took < Duration::from_secs(2),
+        "write_timeout took {took:?}"
+    );
 
     // A longer wait, to measure the CPU it costs: sleeping, not spinning.
     let timeout = Duration::from_millis(400);
@@ -379,7 +388,10 @@ fn writer_survives_a_peer_that_exits_holding_the_lock() {
         .unwrap_err();
     let (cpu, wall) = (thread_cpu_time() - cpu0, t0.elapsed());
     assert!(matches!(err, Timeout::Stalled { .. }), "{err:?}");
-    assert!(wall >= timeout && wall < timeout + Duration::from_secs(2), "{wall:?}");
+    assert!(
+        wall >= timeout && wall < timeout + Duration::from_secs(2),
+        "{wall:?}"
+    );
     assert!(
         cpu < wall / 10,
         "update_timeout burned {cpu:?} of CPU in {wall:?} of waiting"

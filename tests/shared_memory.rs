@@ -347,6 +347,12 @@ fn unmappable_fds_are_invalid_input() {
         ErrorKind::InvalidInput
     );
 
+    // A directory by path: `open(2)` says EISDIR; we say InvalidInput, as
+    // for a directory fd above, and name the path.
+    let err = SharedMemory::open(std::env::temp_dir()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("directory"), "{err}");
+
     let empty = TempPath::new("empty");
     std::fs::write(&empty.0, b"").unwrap();
     assert_eq!(
