@@ -27,7 +27,8 @@ use bytemuck::{AnyBitPattern, NoUninit, Pod};
 /// - everything that puts bytes in takes a padding-free value,
 ///   `T: bytemuck::NoUninit` ([`new`](Self::new), [`store`](Self::store),
 ///   [`store_from`](Self::store_from), [`store_from_slice`](Self::store_from_slice));
-///   [`uninit`](Self::uninit) zero-fills;
+///   [`uninit`](Self::uninit) zero-fills, and is `NoUninit` too, because a
+///   move of the cell would not keep a padded `T`'s padding bytes;
 /// - anything that hands out a typed place in the cell needs `T: bytemuck::Pod`
 ///   ([`get_mut`](Self::get_mut), [`from_mut`](Self::from_mut)): a mixture of
 ///   bytes of valid `Pod` values is a valid `Pod` value, so a torn store
@@ -72,28 +73,6 @@ pub struct AtomicPerByte<T> {
 unsafe impl<T: Send> Sync for AtomicPerByte<T> {}
 
 impl<T> AtomicPerByte<T> {
-    /// A cell whose contents are unspecified: currently all zero bytes.
-    ///
-    /// The bytes are initialised (the cell never holds uninitialised bytes,
-    /// see the type docs), so loading before the first store is defined; it
-    /// returns bytes that need not be a valid `T`, which is why
-    /// [`load`](Self::load) returns `MaybeUninit<T>`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let cell = bytewise::AtomicPerByte::<[u8; 4]>::uninit();
-    /// let _unspecified = cell.load_value(bytewise::Ordering::Relaxed); // defined
-    /// cell.store(*b"abcd", bytewise::Ordering::Relaxed);
-    /// assert_eq!(cell.load_value(bytewise::Ordering::Relaxed), *b"abcd");
-    /// ```
-    #[inline]
-    pub const fn uninit() -> Self {
-        AtomicPerByte {
-            inner: UnsafeCell::new(MaybeUninit::zeroed()),
-        }
-    }
-
     /// Loads the value byte-wise atomically.
     ///
     /// Every byte of the result is initialised, but if a store raced with
@@ -250,6 +229,37 @@ impl<T: NoUninit> AtomicPerByte<T> {
     pub const fn new(value: T) -> Self {
         AtomicPerByte {
             inner: UnsafeCell::new(MaybeUninit::new(value)),
+        }
+    }
+
+    /// A cell whose contents are unspecified: currently all zero bytes.
+    ///
+    /// The bytes are initialised (the cell never holds uninitialised bytes,
+    /// see the type docs), so loading before the first store is defined; it
+    /// returns bytes that need not be a valid `T`, which is why
+    /// [`load`](Self::load) returns `MaybeUninit<T>`.
+    ///
+    /// `T: NoUninit` like [`new`](Self::new): zero-filling a padded `T` would
+    /// not last, because moving a `MaybeUninit<T>` (returning the cell from
+    /// this function is a move) keeps only the bytes that are not `T`'s
+    /// padding, and the padding would be uninitialised again:
+    ///
+    /// ```compile_fail,E0277
+    /// let cell = bytewise::AtomicPerByte::<(u8, u16)>::uninit();
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cell = bytewise::AtomicPerByte::<[u8; 4]>::uninit();
+    /// let _unspecified = cell.load_value(bytewise::Ordering::Relaxed); // defined
+    /// cell.store(*b"abcd", bytewise::Ordering::Relaxed);
+    /// assert_eq!(cell.load_value(bytewise::Ordering::Relaxed), *b"abcd");
+    /// ```
+    #[inline]
+    pub const fn uninit() -> Self {
+        AtomicPerByte {
+            inner: UnsafeCell::new(MaybeUninit::zeroed()),
         }
     }
 

@@ -32,13 +32,14 @@ fn region(words: usize) -> Vec<u64> {
 fn uninit_cell_loads_defined_bytes() {
     let cell = AtomicPerByte::<[u8; 4]>::uninit();
     assert_eq!(cell.load_value(Ordering::Relaxed), [0; 4]);
-    // A type that is not `NoUninit` can still have a cell, but only loads
-    // (as `MaybeUninit`), and those read initialised bytes.
-    let padded = AtomicPerByte::<(u8, u16)>::uninit();
-    let bytes: [u8; 4] =
-        bytemuck::cast(AtomicPerByte::<[u8; 4]>::uninit().load_value(Ordering::Relaxed));
-    assert_eq!(bytes, [0; 4]);
-    let _ = padded.load(Ordering::Acquire);
+    // Moved around (into a `Vec`), the bytes stay initialised: `T` has no
+    // padding for a move to drop.
+    let cells: Vec<AtomicPerByte<[u16; 3]>> = (0..3).map(|_| AtomicPerByte::uninit()).collect();
+    let mut out = [core::mem::MaybeUninit::uninit(); 3];
+    AtomicPerByte::load_to_slice(&cells, &mut out, Ordering::Acquire);
+    // SAFETY: `load_to_slice` initialised every element; any bytes are a
+    // valid `[u16; 3]`.
+    assert!(out.iter().all(|v| unsafe { v.assume_init() } == [0; 3]));
 }
 
 /// Padding-free values through every store form; the padded tuple of the
