@@ -347,16 +347,13 @@ impl AtomicBytes {
     #[cfg(target_has_atomic = "32")]
     #[inline]
     pub fn as_atomic_u32(&mut self) -> Result<&AtomicU32, Error> {
-        let ptr = self.atomic_ptr(
-            core::mem::size_of::<AtomicU32>(),
-            core::mem::align_of::<AtomicU32>(),
-        )?;
+        let ptr = self.atomic_ptr::<AtomicU32>()?;
         // SAFETY: `atomic_ptr` checked that `ptr` is aligned for `AtomicU32`
         // and that the view has at least 4 bytes; they are initialised
         // (`AtomicU8`s), interior-mutable and valid for the borrow of `self`,
         // which is exclusive, so this process accesses them only through the
         // returned atomic while it lives.
-        Ok(unsafe { &*ptr.cast::<AtomicU32>() })
+        Ok(unsafe { &*ptr })
     }
 
     /// The first 8 bytes as a native [`AtomicU64`], for as long as the view
@@ -388,25 +385,22 @@ impl AtomicBytes {
     #[cfg(target_has_atomic = "64")]
     #[inline]
     pub fn as_atomic_u64(&mut self) -> Result<&AtomicU64, Error> {
-        let ptr = self.atomic_ptr(
-            core::mem::size_of::<AtomicU64>(),
-            core::mem::align_of::<AtomicU64>(),
-        )?;
+        let ptr = self.atomic_ptr::<AtomicU64>()?;
         // SAFETY: as in `as_atomic_u32`, for 8 bytes aligned for `AtomicU64`.
-        Ok(unsafe { &*ptr.cast::<AtomicU64>() })
+        Ok(unsafe { &*ptr })
     }
 
-    /// The start of an exclusively held view, checked to have `size` bytes
-    /// and to be aligned to `align`.
+    /// The start of an exclusively held view as a pointer to an `A`,
+    /// checked to be aligned for `A` and followed by `size_of::<A>()` bytes.
     #[inline]
-    fn atomic_ptr(&mut self, size: usize, align: usize) -> Result<*mut AtomicU8, Error> {
+    fn atomic_ptr<A>(&mut self) -> Result<*mut A, Error> {
         let ptr = self.0.as_mut_ptr();
-        let addr = ptr.addr();
+        let (addr, align) = (ptr.addr(), core::mem::align_of::<A>());
         if addr % align != 0 {
             return Err(Error::Misaligned { addr, align });
         }
-        Error::check_range(0, size, self.len())?;
-        Ok(ptr)
+        Error::check_range(0, core::mem::size_of::<A>(), self.len())?;
+        Ok(ptr.cast())
     }
 
     // --- end of exclusive carving ---

@@ -403,7 +403,13 @@ impl<T: NoUninit> SeqLock<T> {
     }
 
     /// One read attempt: the value, or `None` if a write was running or
-    /// overlapped the copy. Returns at once, whatever writers do.
+    /// overlapped the copy. Never waits for the lock, whatever writers do.
+    ///
+    /// It still takes as long as touching the memory takes: for memory from
+    /// `SharedMemory::create` (a memfd) that is a copy, but a page of a
+    /// mapped file is read in by the first access, and a file on FUSE, NFS
+    /// or a device a peer controls can make that page fault last as long as
+    /// the peer likes.
     ///
     /// # Examples
     ///
@@ -438,18 +444,7 @@ impl<T: NoUninit> SeqLock<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn read_timeout(&self, timeout: Duration) -> Result<T, Timeout> {
-        let first = match self.attempt() {
-            Ok(value) => return Ok(value),
-            Err(seq) => seq,
-        };
-        let mut wait = Deadline::new(timeout, first);
-        loop {
-            wait.failed_or_expired()?;
-            match self.attempt() {
-                Ok(value) => return Ok(value),
-                Err(seq) => wait.saw(seq),
-            }
-        }
+        Deadline::retry(timeout, || self.attempt())
     }
 
     /// One attempt at the writer lock: moves `seq` from an even `s` to
@@ -514,18 +509,7 @@ impl<T: NoUninit> SeqLock<T> {
     /// The writer lock, or [`Timeout`] after `timeout`.
     #[cfg(feature = "std")]
     fn lock_timeout(&self, timeout: Duration) -> Result<Seq, Timeout> {
-        let first = match self.lock_once() {
-            Ok(s) => return Ok(s),
-            Err(seq) => seq,
-        };
-        let mut wait = Deadline::new(timeout, first);
-        loop {
-            wait.failed_or_expired()?;
-            match self.lock_once() {
-                Ok(s) => return Ok(s),
-                Err(seq) => wait.saw(seq),
-            }
-        }
+        Deadline::retry(timeout, || self.lock_once())
     }
 
     /// Replaces the value. Concurrent writers are serialised: each write is
@@ -1035,6 +1019,27 @@ struct Deadline {
 
 #[cfg(feature = "std")]
 impl Deadline {
+    /// Runs `attempt` until it succeeds or `timeout` has passed. The first
+    /// attempt runs before the clock is read, so a zero timeout still makes
+    /// one; a failed attempt returns the counter value that stopped it.
+    fn retry<R>(
+        timeout: Duration,
+        mut attempt: impl FnMut() -> Result<R, Seq>,
+    ) -> Result<R, Timeout> {
+        let first = match attempt() {
+            Ok(r) => return Ok(r),
+            Err(seq) => seq,
+        };
+        let mut wait = Deadline::new(timeout, first);
+        loop {
+            wait.failed_or_expired()?;
+            match attempt() {
+                Ok(r) => return Ok(r),
+                Err(seq) => wait.saw(seq),
+            }
+        }
+    }
+
     /// Starts the clock after a first attempt that saw `first`.
     fn new(timeout: Duration, first: Seq) -> Self {
         let start = std::time::Instant::now();

@@ -63,11 +63,9 @@ fn padding_free_values_store_and_load() {
     assert_eq!(cell.load_value(Ordering::SeqCst).c, 6);
     let cells = [AtomicPerByte::new('a'), AtomicPerByte::new('b')];
     AtomicPerByte::store_from_slice(&cells, &['x', 'y'], Ordering::Release);
+    let y = cells[1].load(Ordering::Acquire);
     // SAFETY: whole `char`s were stored and nothing races.
-    assert_eq!(
-        unsafe { cells[1].load(Ordering::Acquire).assume_init() },
-        'y'
-    );
+    assert_eq!(unsafe { y.assume_init() }, 'y');
     let lock = SeqLock::new(NoPad { a: 1, b: 2, c: 3 });
     assert_eq!(lock.read().b, 2);
 }
@@ -129,7 +127,9 @@ fn split_and_get_mut_check_their_input() {
     assert_eq!((a.len(), b.len()), (32, 0));
     let (a, b) = bytes.split_at(0).unwrap();
     assert_eq!((a.len(), b.len()), (0, 32));
-    assert!(bytes.get_mut(3..2).is_none());
+    #[allow(clippy::reversed_empty_ranges)] // decreasing on purpose
+    let decreasing = 3..2;
+    assert!(bytes.get_mut(decreasing).is_none());
     assert!(bytes.get_mut(..=32).is_none());
     assert_eq!(bytes.get_mut(..=31).unwrap().len(), 32);
 

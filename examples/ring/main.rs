@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     }
 }
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+type Result<T> = core::result::Result<T, Box<dyn core::error::Error>>;
 
 fn producer(n: u64) -> Result<()> {
     let mut shm = SharedMemory::create(64 * 1024)?;
