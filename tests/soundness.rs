@@ -9,6 +9,7 @@ mod common;
 #[path = "../examples/ring/spsc.rs"]
 mod spsc;
 
+use core::mem::size_of;
 use core::sync::atomic::AtomicBool;
 use core::time::Duration;
 use std::thread;
@@ -423,4 +424,58 @@ fn ring_rejects_a_region_too_small() {
     let mut backing = region(16 + 7); // 184 bytes: no room for one slot
     let bytes = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
     assert!(spsc::Ring::new(bytes).is_err());
+}
+
+/// Negative control for the leak test: the padded message of the
+/// reproducer, stored with the raw primitive (which only `unsafe` code can
+/// reach now), does carry the scribbled secret into the region. So the
+/// scribble-then-scan check above can see a leak. Native x86_64 only: the
+/// asm kernels copy padding as the machine does; under Miri or on the
+/// portable path reading the padding would be undefined behaviour.
+#[test]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+fn negative_control_padded_messages_leak_stack_bytes() {
+    #[derive(Clone, Copy)]
+    #[repr(C)]
+    struct Padded {
+        kind: u8,
+        value: u64,
+    }
+    #[inline(never)]
+    fn write_padded(region: &AtomicBytes, i: u64) {
+        let msg = core::mem::MaybeUninit::new(Padded {
+            kind: (i % 7) as u8,
+            value: i % 0xE0,
+        });
+        core::hint::black_box(&msg);
+        // SAFETY: `msg` is 16 readable bytes (7 of them padding, which the
+        // asm kernel copies as the machine does: this is the leak), the
+        // region is 16 writable bytes reached only atomically, and they do
+        // not overlap.
+        unsafe {
+            bytewise::store(
+                msg.as_ptr().cast(),
+                region.as_ptr(),
+                size_of::<Padded>(),
+                Ordering::Relaxed,
+            )
+        };
+    }
+    let mut backing = region(2);
+    let bytes = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    let mut leaked = 0;
+    for i in 0..1000 {
+        scribble_secret();
+        write_padded(bytes, i);
+        leaked += bytes
+            .to_vec(Ordering::Relaxed)
+            .iter()
+            .filter(|&&b| b == SECRET)
+            .count();
+    }
+    eprintln!("negative control: {leaked} secret bytes leaked over 1000 padded writes");
+    assert!(
+        leaked > 0,
+        "the scribble-then-scan check could not see a leak"
+    );
 }
