@@ -47,8 +47,8 @@ use bytemuck::{AnyBitPattern, NoUninit, Pod};
 ///
 /// ```compile_fail,E0277
 /// // A torn store of two `&'static [u8]` mixes one's pointer with the other's length.
-/// let cell = bytewise::AtomicPerByte::<&'static [u8]>::uninit();
-/// cell.store(b"abc", bytewise::Ordering::Relaxed);
+/// let slice: &'static [u8] = b"abc";
+/// let cell = bytewise::AtomicPerByte::new(slice);
 /// ```
 ///
 /// # Examples
@@ -245,7 +245,7 @@ impl<T: NoUninit> AtomicPerByte<T> {
     /// padding, and the padding would be uninitialised again:
     ///
     /// ```compile_fail,E0277
-    /// let cell = bytewise::AtomicPerByte::<(u8, u16)>::uninit();
+    /// let cell: bytewise::AtomicPerByte<(u8, u16)> = bytewise::AtomicPerByte::uninit();
     /// ```
     ///
     /// # Examples

@@ -817,7 +817,7 @@ impl<T: Pod> SeqLock<T> {
     ///
     /// let mut backing = [0u64; 4];
     /// let region = bytewise::AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
-    /// let lock = bytewise::SeqLock::<Padded>::from_bytes(region).unwrap();
+    /// let lock: &bytewise::SeqLock<Padded> = bytewise::SeqLock::from_bytes(region).unwrap();
     /// ```
     ///
     /// # Errors
