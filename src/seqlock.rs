@@ -802,6 +802,29 @@ impl<T: Pod> SeqLock<T> {
     /// use bytewise::{AtomicBytes, SeqLock};
     /// let mut backing = [0u64; 2];
     /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let lock = SeqLock::<u64>::from_bytes(region).unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| lock.write(1));
+    ///     // 1-byte loads of the counter racing with its 8-byte store.
+    ///     s.spawn(|| region.read_at(0, &mut [0; 8]).unwrap());
+    /// });
+    /// ```
+    ///
+    /// ```compile_fail,E0502
+    /// use bytewise::{AtomicBytes, SeqLock};
+    /// let mut backing = [0u64; 2];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let lock = SeqLock::<u64>::from_bytes(region).unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| lock.write(1));
+    ///     s.spawn(|| format!("{region:?}")); // `Debug` reads the bytes too
+    /// });
+    /// ```
+    ///
+    /// ```compile_fail,E0502
+    /// use bytewise::{AtomicBytes, SeqLock};
+    /// let mut backing = [0u64; 2];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
     /// let lock = SeqLock::<u8>::from_bytes(region).unwrap();
     /// lock.read();
     /// // 1-byte write to the lock's padding (bytes 9 to 16) while `lock` lives.
