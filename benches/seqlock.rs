@@ -31,7 +31,7 @@ trait Contender<T: Copy>: Sync {
     fn write(&self, value: T);
 }
 
-impl<T: Copy + Send> Contender<T> for bytewise::SeqLock<T> {
+impl<T: bytemuck::NoUninit + Send> Contender<T> for bytewise::SeqLock<T> {
     const NAME: &'static str = "bytewise::SeqLock";
     fn new(value: T) -> Self {
         bytewise::SeqLock::new(value)
@@ -97,7 +97,7 @@ impl<T: Copy + Send + Sync> Contender<T> for parking_lot::RwLock<T> {
 }
 
 /// Two values a writer alternates between.
-trait Value: Copy + Send + Sync + 'static {
+trait Value: bytemuck::NoUninit + Send + Sync + 'static {
     const NAME: &'static str;
     fn nth(i: u64) -> Self;
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Miri: runs the portable kernel (the only one Miri sees: asm is compiled out
-# under cfg(miri)) through the conformance, ordering, stress, API and model
-# tests with reduced counts, then runs the negative controls in
-# tests/miri_negative_control.rs and requires Miri to report each race.
+# under cfg(miri)) through the conformance, ordering, stress, API, model and
+# soundness tests with reduced counts (Stacked Borrows), the soundness, API
+# and SeqLock tests again under Tree Borrows, then runs the negative
+# controls in tests/miri_negative_control.rs and requires Miri to report
+# each race.
 #
 # Usage: ci/miri.sh            (from anywhere; installs nightly + miri if missing)
 set -euo pipefail
@@ -20,7 +22,7 @@ export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 # Integration tests that Miri runs. Files that need mmap or processes mark
 # those tests cfg(not(miri)) themselves.
 tests=()
-for t in conformance ordering stress api model page io seqlock mapping; do
+for t in conformance ordering stress api model page io seqlock soundness mapping; do
     [ -f "tests/$t.rs" ] && tests+=(--test "$t")
 done
 
@@ -33,6 +35,13 @@ time cargo "+$toolchain" miri test --lib "${tests[@]}"
 # are four more, run in parallel by Miri (about 35 s on 2 cores).
 echo "== miri: --test seqlock, seeds 1 to 4"
 MIRIFLAGS="$MIRIFLAGS -Zmiri-many-seeds=1..5" cargo "+$toolchain" miri test --test seqlock
+
+# The soundness rules (tests/soundness.rs: carving, native atomics next to
+# byte-wise bytes, bounded writers on a stalled lock, the ring) and the
+# types they bound, again under Tree Borrows: a `&SeqLock`'s padding and
+# the `&mut` carving are exactly where the two aliasing models differ.
+echo "== miri (Tree Borrows): soundness, api, seqlock"
+MIRIFLAGS="$MIRIFLAGS -Zmiri-tree-borrows" cargo "+$toolchain" miri test --test soundness --test api --test seqlock
 
 echo "== miri negative controls (each must be rejected)"
 for t in plain_copy_races_with_writer mixed_size_atomics_race; do

@@ -1,9 +1,12 @@
 //! [`AtomicBytes`]: a safe view of bytes that others may write concurrently.
 
 use core::fmt;
-#[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
 use core::mem::MaybeUninit;
 use core::ops::{Bound, RangeBounds};
+#[cfg(target_has_atomic = "32")]
+use core::sync::atomic::AtomicU32;
+#[cfg(target_has_atomic = "64")]
+use core::sync::atomic::AtomicU64;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::Error;
@@ -69,6 +72,10 @@ impl AtomicBytes {
     /// Views exclusively borrowed bytes as `AtomicBytes`, for as long as the
     /// borrow lasts.
     ///
+    /// The view is returned as `&mut`, like `AtomicU8::from_mut` in std: use
+    /// it as a shared `&AtomicBytes` (it coerces), or carve it with
+    /// [`split_at_mut`](Self::split_at_mut) and friends.
+    ///
     /// # Examples
     ///
     /// ```
@@ -78,12 +85,34 @@ impl AtomicBytes {
     /// assert_eq!(buf, [9; 4]);
     /// ```
     #[inline]
-    pub fn from_mut(bytes: &mut [u8]) -> &AtomicBytes {
+    pub fn from_mut(bytes: &mut [u8]) -> &mut AtomicBytes {
         let len = bytes.len();
-        // SAFETY: `AtomicU8` has the layout and validity of `u8`; a `&mut`
-        // gives `len` valid, writable bytes, and the view borrows it for its
-        // whole life, so no plain access can happen meanwhile.
-        unsafe { Self::from_raw_parts(bytes.as_mut_ptr(), len) }
+        let ptr = bytes.as_mut_ptr();
+        // SAFETY: `AtomicBytes` is `repr(transparent)` over `[AtomicU8]`, and
+        // `AtomicU8` has the size, alignment and validity of `u8`; the `&mut`
+        // gives `len` valid, writable bytes, borrowed exclusively for the
+        // returned lifetime, so no plain access can happen meanwhile.
+        unsafe { &mut *(core::ptr::slice_from_raw_parts_mut(ptr, len) as *mut AtomicBytes) }
+    }
+
+    /// Views an exclusively borrowed slice of atomics as `AtomicBytes`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use core::sync::atomic::AtomicU8;
+    /// let mut cells = [const { AtomicU8::new(0) }; 16];
+    /// let view = bytewise::AtomicBytes::new_mut(&mut cells);
+    /// let (head, _rest) = view.split_at_mut(8)?;
+    /// assert_eq!(head.len(), 8);
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    pub fn new_mut(bytes: &mut [AtomicU8]) -> &mut AtomicBytes {
+        // SAFETY: `AtomicBytes` is `repr(transparent)` over `[AtomicU8]`, so
+        // the pointer cast keeps the length and the layout; the exclusive
+        // borrow is carried over unchanged.
+        unsafe { &mut *(bytes as *mut [AtomicU8] as *mut AtomicBytes) }
     }
 
     /// Views `len` bytes at `ptr` as `AtomicBytes`, for the lifetime `'a`.
@@ -172,6 +201,209 @@ impl AtomicBytes {
         Error::check_range(offset, len, self.len())?;
         Ok(Self::new(&self.0[offset..offset + len]))
     }
+
+    // --- exclusive carving ---
+    //
+    // A typed atomic view of some bytes (a `SeqLock` counter, an
+    // `AtomicU64`) must own them in this process: a 1-byte access racing
+    // with an 8-byte atomic on the same bytes is a mixed-size race, which
+    // Rust's memory model leaves undefined. So typed views are carved from
+    // `&mut AtomicBytes`, the way `split_at_mut` carves slices; the borrow
+    // checker then keeps every other access of this process away while the
+    // view lives. Other processes are outside the model, as for all shared
+    // memory.
+
+    /// Divides the view into `..mid` and `mid..`, both shared.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] (`offset` `mid`, `len` 0) if `mid > len()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = *b"headbody";
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// let (head, body) = view.split_at(4)?;
+    /// assert_eq!(head.to_vec(bytewise::Ordering::Relaxed), b"head");
+    /// assert_eq!(body.len(), 4);
+    /// assert!(view.split_at(9).is_err());
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    pub fn split_at(&self, mid: usize) -> Result<(&AtomicBytes, &AtomicBytes), Error> {
+        match self.0.split_at_checked(mid) {
+            Some((a, b)) => Ok((Self::new(a), Self::new(b))),
+            None => Err(self.split_error(mid)),
+        }
+    }
+
+    /// Divides an exclusively borrowed view into `..mid` and `mid..`, each
+    /// held exclusively: carve a region into typed views
+    /// ([`as_atomic_u64`](Self::as_atomic_u64), `SeqLock::from_bytes`) and
+    /// byte ranges that stay usable.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] (`offset` `mid`, `len` 0) if `mid > len()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, Ordering};
+    ///
+    /// let mut backing = [0u64; 4];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let (counter, data) = region.split_at_mut(8)?;
+    /// let counter = counter.as_atomic_u64()?;      // a native atomic ...
+    /// data.write_at(0, b"payload")?;               // ... next to bytes still in use
+    /// counter.fetch_add(1, Ordering::Release);
+    /// assert_eq!(counter.load(Ordering::Acquire), 1);
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    pub fn split_at_mut(
+        &mut self,
+        mid: usize,
+    ) -> Result<(&mut AtomicBytes, &mut AtomicBytes), Error> {
+        let err = self.split_error(mid);
+        match self.0.split_at_mut_checked(mid) {
+            Some((a, b)) => Ok((Self::new_mut(a), Self::new_mut(b))),
+            None => Err(err),
+        }
+    }
+
+    /// The error of a split at `mid` that is out of bounds.
+    #[inline]
+    fn split_error(&self, mid: usize) -> Error {
+        Error::OutOfBounds {
+            offset: mid,
+            len: 0,
+            size: self.len(),
+        }
+    }
+
+    /// An exclusively borrowed sub-view, or `None` if `range` is out of
+    /// bounds or decreasing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 8];
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// let tail = view.get_mut(4..).unwrap();
+    /// tail.fill(1, bytewise::Ordering::Relaxed);
+    /// assert!(view.get_mut(..9).is_none());
+    /// assert_eq!(buf, [0, 0, 0, 0, 1, 1, 1, 1]);
+    /// ```
+    #[inline]
+    pub fn get_mut(&mut self, range: impl RangeBounds<usize>) -> Option<&mut AtomicBytes> {
+        let bounds: (Bound<usize>, Bound<usize>) =
+            (range.start_bound().cloned(), range.end_bound().cloned());
+        self.0.get_mut(bounds).map(Self::new_mut)
+    }
+
+    /// The first 4 bytes as a native [`AtomicU32`], for as long as the view
+    /// is borrowed.
+    ///
+    /// Head and tail indices of a ring, a doorbell, a futex word in shared
+    /// memory. Sound because the view is held exclusively: nothing else in
+    /// this process can access those bytes with a different size while the
+    /// atomic lives (carve the region with
+    /// [`split_at_mut`](Self::split_at_mut) first to keep the rest). Other
+    /// processes use the same bytes as their own 4-byte atomic.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Misaligned`] if the view does not start at a multiple of 4;
+    /// - [`Error::OutOfBounds`] (`offset` 0, `len` 4) if it is shorter than 4
+    ///   bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, Error, Ordering};
+    ///
+    /// let mut backing = [0u32; 2];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// assert!(matches!(region.get_mut(1..).unwrap().as_atomic_u32(),
+    ///                  Err(Error::Misaligned { align: 4, .. })));
+    /// let tail = region.as_atomic_u32()?;
+    /// tail.store(7, Ordering::Release);
+    /// assert_eq!(backing[0], 7);
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    ///
+    /// The region stays borrowed while the atomic lives, so a byte-wise
+    /// access to the same bytes does not compile:
+    ///
+    /// ```compile_fail,E0502
+    /// let mut backing = [0u32; 2];
+    /// let region = bytewise::AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let word = region.as_atomic_u32().unwrap();
+    /// region.write_at(0, &[1]).unwrap(); // 1-byte store racing with a 4-byte atomic
+    /// word.load(bytewise::Ordering::Relaxed);
+    /// ```
+    #[cfg(target_has_atomic = "32")]
+    #[inline]
+    pub fn as_atomic_u32(&mut self) -> Result<&AtomicU32, Error> {
+        let ptr = self.atomic_ptr::<AtomicU32>()?;
+        // SAFETY: `atomic_ptr` checked that `ptr` is aligned for `AtomicU32`
+        // and that the view has at least 4 bytes; they are initialised
+        // (`AtomicU8`s), interior-mutable and valid for the borrow of `self`,
+        // which is exclusive, so this process accesses them only through the
+        // returned atomic while it lives.
+        Ok(unsafe { &*ptr })
+    }
+
+    /// The first 8 bytes as a native [`AtomicU64`], for as long as the view
+    /// is borrowed. As [`as_atomic_u32`](Self::as_atomic_u32), with 8 bytes
+    /// aligned to 8.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Misaligned`] if the view does not start at a multiple of 8;
+    /// - [`Error::OutOfBounds`] (`offset` 0, `len` 8) if it is shorter than 8
+    ///   bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, Error, Ordering};
+    ///
+    /// let mut backing = [0u64; 2];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// assert!(matches!(region.get_mut(..7).unwrap().as_atomic_u64(),
+    ///                  Err(Error::OutOfBounds { offset: 0, len: 8, size: 7 })));
+    /// let (head, tail) = region.split_at_mut(8)?;
+    /// let (head, tail) = (head.as_atomic_u64()?, tail.as_atomic_u64()?);
+    /// head.store(1, Ordering::Relaxed);
+    /// tail.store(2, Ordering::Relaxed);
+    /// assert_eq!(backing, [1, 2]);
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[cfg(target_has_atomic = "64")]
+    #[inline]
+    pub fn as_atomic_u64(&mut self) -> Result<&AtomicU64, Error> {
+        let ptr = self.atomic_ptr::<AtomicU64>()?;
+        // SAFETY: as in `as_atomic_u32`, for 8 bytes aligned for `AtomicU64`.
+        Ok(unsafe { &*ptr })
+    }
+
+    /// The start of an exclusively held view as a pointer to an `A`,
+    /// checked to be aligned for `A` and followed by `size_of::<A>()` bytes.
+    #[inline]
+    fn atomic_ptr<A>(&mut self) -> Result<*mut A, Error> {
+        let ptr = self.0.as_mut_ptr();
+        let (addr, align) = (ptr.addr(), core::mem::align_of::<A>());
+        if addr % align != 0 {
+            return Err(Error::Misaligned { addr, align });
+        }
+        Error::check_range(0, core::mem::size_of::<A>(), self.len())?;
+        Ok(ptr.cast())
+    }
+
+    // --- end of exclusive carving ---
 
     /// Copies the whole view into `dst`, byte-wise atomic on the shared side.
     ///
@@ -372,7 +604,6 @@ impl AtomicBytes {
     /// assert!(view.read_obj::<u64>(2).is_err());
     /// # Ok::<(), bytewise::Error>(())
     /// ```
-    #[cfg(feature = "bytemuck")]
     #[inline]
     pub fn read_obj<T: bytemuck::AnyBitPattern>(&self, offset: usize) -> Result<T, Error> {
         // SAFETY: `AnyBitPattern` types accept every initialized byte pattern.
@@ -394,7 +625,6 @@ impl AtomicBytes {
     /// assert_eq!(buf, [1, 0, 2, 0].map(|b: u8| b.to_le()));
     /// # Ok::<(), bytewise::Error>(())
     /// ```
-    #[cfg(feature = "bytemuck")]
     #[inline]
     pub fn write_obj<T: bytemuck::NoUninit>(&self, offset: usize, value: &T) -> Result<(), Error> {
         self.write_at(offset, bytemuck::bytes_of(value))
@@ -452,7 +682,6 @@ impl AtomicBytes {
     ///
     /// Behavior is undefined if `T` is not valid for every initialized byte
     /// pattern of its size.
-    #[cfg(any(feature = "bytemuck", feature = "zerocopy"))]
     #[inline]
     unsafe fn read_any<T>(&self, offset: usize) -> Result<T, Error> {
         let size = core::mem::size_of::<T>();
@@ -507,6 +736,12 @@ impl<'a> From<&'a [AtomicU8]> for &'a AtomicBytes {
 }
 
 impl<'a> From<&'a mut [u8]> for &'a AtomicBytes {
+    fn from(bytes: &'a mut [u8]) -> Self {
+        AtomicBytes::from_mut(bytes)
+    }
+}
+
+impl<'a> From<&'a mut [u8]> for &'a mut AtomicBytes {
     fn from(bytes: &'a mut [u8]) -> Self {
         AtomicBytes::from_mut(bytes)
     }

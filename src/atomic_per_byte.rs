@@ -6,6 +6,8 @@ use core::fmt;
 use core::mem::{MaybeUninit, size_of, size_of_val};
 use core::sync::atomic::Ordering;
 
+use bytemuck::{AnyBitPattern, NoUninit, Pod};
+
 /// A `T` whose every byte is accessed atomically: readers may race with
 /// writers, and then see a value whose bytes come from different writes.
 ///
@@ -15,20 +17,39 @@ use core::sync::atomic::Ordering;
 /// `assume_init`. For types where every byte pattern is valid,
 /// [`load_value`](Self::load_value) does that for you.
 ///
-/// # Padding and uninitialised bytes
+/// # Soundness: the bytes are always initialised
 ///
-/// - **asm kernels (x86_64):** bytes are copied as the machine copies them,
-///   padding included. No Rust code could read an uninitialised byte
-///   atomically, so this is outside the soundness argument in
-///   `src/imp/README.md`, as it is for C++ P1478.
-/// - **portable kernel (Miri, sanitizers, other architectures):** the shared
-///   side is read and written through `AtomicU8`, and an `AtomicU8` holding an
-///   uninitialised byte is undefined behaviour.
+/// The cell keeps one invariant: **every byte it holds is initialised**. A
+/// load can therefore always read it through `AtomicU8` (which the portable
+/// path, Miri and sanitizers do), and a racing load yields initialised bytes
+/// even when they mix several stores. The bounds keep the invariant:
 ///
-/// So `T` is fully supported when it has no padding and is never
-/// [`uninit`](Self::uninit)-read: integers, arrays of them, `#[repr(C)]`
-/// structs without padding, any `bytemuck::NoUninit` type. The tests cover
-/// exactly those under Miri.
+/// - everything that puts bytes in takes a padding-free value,
+///   `T: bytemuck::NoUninit` ([`new`](Self::new), [`store`](Self::store),
+///   [`store_from`](Self::store_from), [`store_from_slice`](Self::store_from_slice));
+///   [`uninit`](Self::uninit) zero-fills, and is `NoUninit` too, because a
+///   move of the cell would not keep a padded `T`'s padding bytes;
+/// - anything that hands out a typed place in the cell needs `T: bytemuck::Pod`
+///   ([`get_mut`](Self::get_mut), [`from_mut`](Self::from_mut)): a mixture of
+///   bytes of valid `Pod` values is a valid `Pod` value, so a torn store
+///   cannot leave an invalid `T` (a null reference, a zero `NonZeroU32`, a
+///   pointer of one slice with the length of another) behind;
+/// - loads return `MaybeUninit<T>` (RFC 3301), and only
+///   [`load_value`](Self::load_value), for `T: bytemuck::AnyBitPattern`,
+///   returns a `T`.
+///
+/// Types with padding or pointers do not compile with these methods:
+///
+/// ```compile_fail,E0277
+/// // (u8, u16) has a padding byte: storing it would copy an uninitialised byte.
+/// let cell = bytewise::AtomicPerByte::new((0u8, 0u16));
+/// ```
+///
+/// ```compile_fail,E0277
+/// // A torn store of two `&'static [u8]` mixes one's pointer with the other's length.
+/// let slice: &'static [u8] = b"abc";
+/// let cell = bytewise::AtomicPerByte::new(slice);
+/// ```
 ///
 /// # Examples
 ///
@@ -52,41 +73,11 @@ pub struct AtomicPerByte<T> {
 unsafe impl<T: Send> Sync for AtomicPerByte<T> {}
 
 impl<T> AtomicPerByte<T> {
-    /// A cell holding `value`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// static CELL: bytewise::AtomicPerByte<u32> = bytewise::AtomicPerByte::new(5);
-    /// assert_eq!(CELL.load_value(bytewise::Ordering::Relaxed), 5);
-    /// ```
-    #[inline]
-    pub const fn new(value: T) -> Self {
-        AtomicPerByte {
-            inner: UnsafeCell::new(MaybeUninit::new(value)),
-        }
-    }
-
-    /// A cell with uninitialised contents.
-    ///
-    /// Store into it before loading: loading uninitialised bytes is undefined
-    /// behaviour on the portable path (see the type docs).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let cell = bytewise::AtomicPerByte::<[u8; 4]>::uninit();
-    /// cell.store(*b"abcd", bytewise::Ordering::Relaxed);
-    /// assert_eq!(cell.load_value(bytewise::Ordering::Relaxed), *b"abcd");
-    /// ```
-    #[inline]
-    pub const fn uninit() -> Self {
-        AtomicPerByte {
-            inner: UnsafeCell::new(MaybeUninit::uninit()),
-        }
-    }
-
     /// Loads the value byte-wise atomically.
+    ///
+    /// Every byte of the result is initialised, but if a store raced with
+    /// the load, the bytes may come from different stores, and they need not
+    /// form a valid `T`: check before `assume_init`.
     ///
     /// # Panics
     ///
@@ -105,38 +96,6 @@ impl<T> AtomicPerByte<T> {
         let mut out = MaybeUninit::uninit();
         self.load_to(&mut out, order);
         out
-    }
-
-    /// Stores `value` byte-wise atomically.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `order` is `Acquire` or `AcqRel`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let cell = bytewise::AtomicPerByte::new(0u32);
-    /// cell.store(9, bytewise::Ordering::Release);
-    /// assert_eq!(cell.load_value(bytewise::Ordering::Acquire), 9);
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn store(&self, value: T, order: Ordering)
-    where
-        T: Copy,
-    {
-        let value = MaybeUninit::new(value);
-        // SAFETY: as in `store_from`; `value` is a local that was just
-        // written, which is what `store_value` is for.
-        unsafe {
-            crate::raw::store_value(
-                value.as_ptr().cast(),
-                self.inner.get().cast(),
-                size_of::<T>(),
-                order,
-            );
-        }
     }
 
     /// Loads the value into `dst`.
@@ -158,47 +117,14 @@ impl<T> AtomicPerByte<T> {
     #[inline]
     #[track_caller]
     pub fn load_to(&self, dst: &mut MaybeUninit<T>, order: Ordering) {
-        // SAFETY: `self.inner` is `size_of::<T>()` valid bytes in an
-        // `UnsafeCell`, only accessed byte-wise atomically through `&self`;
-        // `dst` is an exclusive borrow of as many bytes, private and disjoint.
+        // SAFETY: `self.inner` is `size_of::<T>()` valid, initialised bytes
+        // (the type's invariant) in an `UnsafeCell`, only accessed byte-wise
+        // atomically through `&self`; `dst` is an exclusive borrow of as many
+        // bytes, private and disjoint.
         unsafe {
             crate::load(
                 self.inner.get().cast(),
                 dst.as_mut_ptr().cast(),
-                size_of::<T>(),
-                order,
-            );
-        }
-    }
-
-    /// Stores the bytes of `src`.
-    ///
-    /// `src` must be fully initialised on the portable path (see the type
-    /// docs on padding).
-    ///
-    /// # Panics
-    ///
-    /// Panics if `order` is `Acquire` or `AcqRel`; nothing is stored then.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use core::mem::MaybeUninit;
-    /// let cell = bytewise::AtomicPerByte::new(0u8);
-    /// cell.store_from(&MaybeUninit::new(3), bytewise::Ordering::Relaxed);
-    /// assert_eq!(cell.load_value(bytewise::Ordering::Relaxed), 3);
-    /// ```
-    #[inline]
-    #[track_caller]
-    pub fn store_from(&self, src: &MaybeUninit<T>, order: Ordering) {
-        // SAFETY: `src` is `size_of::<T>()` frozen bytes that cannot alias
-        // the `UnsafeCell`; `self.inner` is valid and only accessed atomically;
-        // `src` being initialized is the caller's duty on the portable path
-        // (type docs), and the asm path copies bytes as the machine does.
-        unsafe {
-            crate::store(
-                src.as_ptr().cast(),
-                self.inner.get().cast(),
                 size_of::<T>(),
                 order,
             );
@@ -231,13 +157,169 @@ impl<T> AtomicPerByte<T> {
             "AtomicPerByte::load_to_slice: slice lengths differ"
         );
         // SAFETY: `[AtomicPerByte<T>]` has the layout of `[T]`, so `this` is
-        // `size_of_val(dst)` contiguous interior-mutable bytes, only accessed
-        // atomically; `dst` is an exclusive borrow of that size, disjoint.
+        // `size_of_val(dst)` contiguous, initialised, interior-mutable bytes,
+        // only accessed atomically; `dst` is an exclusive borrow of that
+        // size, disjoint.
         unsafe {
             crate::load(
                 this.as_ptr().cast::<u8>(),
                 dst.as_mut_ptr().cast(),
                 size_of_val(dst),
+                order,
+            );
+        }
+    }
+
+    /// Consumes the cell and returns its contents.
+    ///
+    /// Every byte is initialised; whether they form a valid `T` depends on
+    /// what was stored (a store of a `T` that no other store raced with does).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cell = bytewise::AtomicPerByte::new(1u8);
+    /// // SAFETY: created initialised.
+    /// assert_eq!(unsafe { cell.into_inner().assume_init() }, 1);
+    /// ```
+    #[inline]
+    pub fn into_inner(self) -> MaybeUninit<T> {
+        self.inner.into_inner()
+    }
+
+    /// The contents as `MaybeUninit<T>`, through an exclusive borrow.
+    ///
+    /// For `T: bytemuck::Pod`, [`get_mut`](Self::get_mut) is the safe form.
+    ///
+    /// # Safety
+    ///
+    /// Behavior is undefined if any of these is violated:
+    ///
+    /// - when the borrow ends, every byte of the contents is initialised
+    ///   (the type's invariant: loads read every byte through `AtomicU8`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut cell = bytewise::AtomicPerByte::<char>::new('a');
+    /// // SAFETY: a whole `char` is written, so every byte is initialised.
+    /// unsafe { cell.get_mut_uninit().write('b') };
+    /// // SAFETY: the cell holds the `char` just written.
+    /// assert_eq!(unsafe { cell.load(bytewise::Ordering::Relaxed).assume_init() }, 'b');
+    /// ```
+    #[inline]
+    pub unsafe fn get_mut_uninit(&mut self) -> &mut MaybeUninit<T> {
+        self.inner.get_mut()
+    }
+}
+
+impl<T: NoUninit> AtomicPerByte<T> {
+    /// A cell holding `value`.
+    ///
+    /// `T: NoUninit` (no padding): the cell's bytes must all be initialised
+    /// (see the type docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// static CELL: bytewise::AtomicPerByte<u32> = bytewise::AtomicPerByte::new(5);
+    /// assert_eq!(CELL.load_value(bytewise::Ordering::Relaxed), 5);
+    /// ```
+    #[inline]
+    pub const fn new(value: T) -> Self {
+        AtomicPerByte {
+            inner: UnsafeCell::new(MaybeUninit::new(value)),
+        }
+    }
+
+    /// A cell whose contents are unspecified: currently all zero bytes.
+    ///
+    /// The bytes are initialised (the cell never holds uninitialised bytes,
+    /// see the type docs), so loading before the first store is defined; it
+    /// returns bytes that need not be a valid `T`, which is why
+    /// [`load`](Self::load) returns `MaybeUninit<T>`.
+    ///
+    /// `T: NoUninit` like [`new`](Self::new): zero-filling a padded `T` would
+    /// not last, because moving a `MaybeUninit<T>` (returning the cell from
+    /// this function is a move) keeps only the bytes that are not `T`'s
+    /// padding, and the padding would be uninitialised again:
+    ///
+    /// ```compile_fail,E0277
+    /// let cell: bytewise::AtomicPerByte<(u8, u16)> = bytewise::AtomicPerByte::uninit();
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cell = bytewise::AtomicPerByte::<[u8; 4]>::uninit();
+    /// let _unspecified = cell.load_value(bytewise::Ordering::Relaxed); // defined
+    /// cell.store(*b"abcd", bytewise::Ordering::Relaxed);
+    /// assert_eq!(cell.load_value(bytewise::Ordering::Relaxed), *b"abcd");
+    /// ```
+    #[inline]
+    pub const fn uninit() -> Self {
+        AtomicPerByte {
+            inner: UnsafeCell::new(MaybeUninit::zeroed()),
+        }
+    }
+
+    /// Stores `value` byte-wise atomically.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Acquire` or `AcqRel`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cell = bytewise::AtomicPerByte::new(0u32);
+    /// cell.store(9, bytewise::Ordering::Release);
+    /// assert_eq!(cell.load_value(bytewise::Ordering::Acquire), 9);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn store(&self, value: T, order: Ordering) {
+        let value = MaybeUninit::new(value);
+        // SAFETY: as in `store_from`; `value` is a local that was just
+        // written (every byte, as `T: NoUninit` has no padding), which is
+        // what `store_value` is for.
+        unsafe {
+            crate::raw::store_value(
+                value.as_ptr().cast(),
+                self.inner.get().cast(),
+                size_of::<T>(),
+                order,
+            );
+        }
+    }
+
+    /// Stores the bytes of `*src`.
+    ///
+    /// The same as [`store`](Self::store), for a value that is already in
+    /// memory (nothing is copied to the stack first).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Acquire` or `AcqRel`; nothing is stored then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cell = bytewise::AtomicPerByte::new([0u8; 64]);
+    /// cell.store_from(&[3; 64], bytewise::Ordering::Relaxed);
+    /// assert_eq!(cell.load_value(bytewise::Ordering::Relaxed), [3; 64]);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn store_from(&self, src: &T, order: Ordering) {
+        // SAFETY: `src` is `size_of::<T>()` bytes, all initialised
+        // (`T: NoUninit`) and frozen while borrowed, so they cannot alias the
+        // `UnsafeCell`; `self.inner` is valid and only accessed atomically.
+        unsafe {
+            crate::store(
+                (src as *const T).cast(),
+                self.inner.get().cast(),
+                size_of::<T>(),
                 order,
             );
         }
@@ -254,21 +336,20 @@ impl<T> AtomicPerByte<T> {
     ///
     /// ```
     /// use bytewise::AtomicPerByte;
-    /// use core::mem::MaybeUninit;
     /// let cells = [AtomicPerByte::new(0u8), AtomicPerByte::new(0)];
-    /// AtomicPerByte::store_from_slice(&cells, &[MaybeUninit::new(4), MaybeUninit::new(5)], bytewise::Ordering::Release);
+    /// AtomicPerByte::store_from_slice(&cells, &[4, 5], bytewise::Ordering::Release);
     /// assert_eq!(cells[1].load_value(bytewise::Ordering::Acquire), 5);
     /// ```
     #[track_caller]
-    pub fn store_from_slice(this: &[Self], src: &[MaybeUninit<T>], order: Ordering) {
+    pub fn store_from_slice(this: &[Self], src: &[T], order: Ordering) {
         assert_eq!(
             this.len(),
             src.len(),
             "AtomicPerByte::store_from_slice: slice lengths differ"
         );
-        // SAFETY: `src` is `size_of_val(src)` frozen bytes, disjoint from the
-        // interior-mutable `this`, which has the layout of `[T]` and is only
-        // accessed atomically.
+        // SAFETY: `src` is `size_of_val(src)` initialised (`T: NoUninit`),
+        // frozen bytes, disjoint from the interior-mutable `this`, which has
+        // the layout of `[T]` and is only accessed atomically.
         unsafe {
             crate::store(
                 src.as_ptr().cast(),
@@ -278,36 +359,61 @@ impl<T> AtomicPerByte<T> {
             );
         }
     }
+}
 
-    /// Consumes the cell and returns its contents.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let cell = bytewise::AtomicPerByte::new(1u8);
-    /// // SAFETY: created initialised.
-    /// assert_eq!(unsafe { cell.into_inner().assume_init() }, 1);
-    /// ```
-    #[inline]
-    pub fn into_inner(self) -> MaybeUninit<T> {
-        self.inner.into_inner()
-    }
-
+impl<T: Pod> AtomicPerByte<T> {
     /// The contents, through an exclusive borrow (no atomics needed).
+    ///
+    /// `T: Pod`: the cell may hold a mixture of bytes of several stores, and
+    /// only for `Pod` types is every such mixture a valid `T`. For other
+    /// types see [`get_mut_uninit`](Self::get_mut_uninit).
     ///
     /// # Examples
     ///
     /// ```
     /// let mut cell = bytewise::AtomicPerByte::new(1u8);
-    /// cell.get_mut().write(2);
+    /// *cell.get_mut() += 1;
     /// assert_eq!(cell.load_value(bytewise::Ordering::Relaxed), 2);
     /// ```
     #[inline]
-    pub fn get_mut(&mut self) -> &mut MaybeUninit<T> {
-        self.inner.get_mut()
+    pub fn get_mut(&mut self) -> &mut T {
+        // SAFETY: every byte of the cell is initialised (the type's
+        // invariant) and every initialised byte pattern is a valid `T: Pod`;
+        // a `&mut T` can only write whole, padding-free `T`s back.
+        unsafe { self.inner.get_mut().assume_init_mut() }
     }
 
     /// Views an exclusively borrowed `T` as an `AtomicPerByte<T>`.
+    ///
+    /// `T: Pod`, because threads may store into the cell at the same time:
+    /// the value left behind may mix their bytes, and only for `Pod` types
+    /// is every mixture a valid `T`. Types that own memory, references and
+    /// types with invalid bit patterns do not compile:
+    ///
+    /// ```compile_fail,E0277
+    /// // Two cells over two boxes, one pointer stored into both: a double free.
+    /// let mut a = Box::new(1u64);
+    /// let _cell = bytewise::AtomicPerByte::from_mut(&mut a);
+    /// ```
+    ///
+    /// ```compile_fail,E0277
+    /// // Zero bytes stored into a `&u8` make a null reference.
+    /// let mut r: &u8 = &1;
+    /// let _cell = bytewise::AtomicPerByte::from_mut(&mut r);
+    /// ```
+    ///
+    /// ```compile_fail,E0277
+    /// // Zero bytes stored into a `NonZeroU32`.
+    /// let mut n = core::num::NonZeroU32::new(1).unwrap();
+    /// let _cell = bytewise::AtomicPerByte::from_mut(&mut n);
+    /// ```
+    ///
+    /// ```compile_fail,E0308
+    /// // `store_from` takes a `&T`: no `MaybeUninit` bytes get in.
+    /// let mut x = 5u64;
+    /// let cell = bytewise::AtomicPerByte::from_mut(&mut x);
+    /// cell.store_from(&core::mem::MaybeUninit::zeroed(), bytewise::Ordering::Relaxed);
+    /// ```
     ///
     /// # Examples
     ///
@@ -321,14 +427,16 @@ impl<T> AtomicPerByte<T> {
     pub fn from_mut(value: &mut T) -> &Self {
         // SAFETY: `Self` is `repr(transparent)` over `UnsafeCell<MaybeUninit<T>>`
         // (layout of `T`, a superset of its validity); the `&mut` is exclusive
-        // for the returned lifetime, and the cell only stores whole `T`s the
-        // caller gave, so `value` holds a `T` again when the borrow ends.
+        // for the returned lifetime. `value` is initialised (a valid `T: Pod`
+        // has no padding), which is the cell's invariant, and the cell only
+        // stores padding-free `T`s, so when the borrow ends `value` holds
+        // initialised bytes, possibly mixed from several stores, which is a
+        // valid `T` because `T: Pod`.
         unsafe { &*(value as *mut T as *const Self) }
     }
 }
 
-#[cfg(feature = "bytemuck")]
-impl<T: bytemuck::AnyBitPattern> AtomicPerByte<T> {
+impl<T: AnyBitPattern> AtomicPerByte<T> {
     /// Loads the value; safe because every byte pattern is a valid `T`.
     ///
     /// The result may still mix bytes of different stores if a store races
@@ -348,8 +456,9 @@ impl<T: bytemuck::AnyBitPattern> AtomicPerByte<T> {
     #[track_caller]
     pub fn load_value(&self, order: Ordering) -> T {
         let v = self.load(order);
-        // SAFETY: `load` initialized every byte of `v`, and `AnyBitPattern`
-        // makes every initialized byte pattern a valid `T`.
+        // SAFETY: `load` initialized every byte of `v` from the cell, whose
+        // bytes are always initialised, and `AnyBitPattern` makes every
+        // initialized byte pattern a valid `T`.
         unsafe { v.assume_init() }
     }
 }
@@ -360,13 +469,13 @@ impl<T> fmt::Debug for AtomicPerByte<T> {
     }
 }
 
-impl<T> From<T> for AtomicPerByte<T> {
+impl<T: NoUninit> From<T> for AtomicPerByte<T> {
     fn from(value: T) -> Self {
         Self::new(value)
     }
 }
 
-impl<T: Default> Default for AtomicPerByte<T> {
+impl<T: NoUninit + Default> Default for AtomicPerByte<T> {
     fn default() -> Self {
         Self::new(T::default())
     }

@@ -96,11 +96,15 @@ fn tail(bytes: &AtomicBytes, pos: u64) -> &AtomicBytes {
 /// A read-once [`Read`] + [`Seek`] cursor over [`AtomicBytes`], obtained from
 /// [`AtomicBytes::reader`].
 ///
-/// Each shared byte is read **at most once**, in the style of the Linux
-/// kernel's `UserSliceReader`:
+/// Each shared byte is fetched by **at most one** `read` call, in the style
+/// of the Linux kernel's `UserSliceReader`:
 ///
 /// - [`read`](Read::read) copies exactly the bytes it returns, with one
-///   byte-wise atomic load, and never looks ahead or buffers;
+///   byte-wise atomic load, and never looks ahead or buffers. Each byte of
+///   the result comes from one read of that byte, as if by one relaxed
+///   `AtomicU8` load. (Inside one copy a kernel may load some bytes twice,
+///   with overlapping wide moves, but it keeps only one of the two values
+///   for each byte, so the result is as if each byte were read once.)
 /// - [`seek`](Seek::seek) moves forwards only (skipping bytes without reading
 ///   them). A seek backwards is an `InvalidInput` error and leaves the
 ///   position unchanged; to read the bytes again, take a new
@@ -221,13 +225,13 @@ impl Read for Reader<'_> {
 
 impl Seek for Reader<'_> {
     /// Moves forwards (or stays). Seeking backwards is an `InvalidInput`
-    /// error, because the reader reads each byte at most once.
+    /// error, because the reader fetches each byte in at most one `read`.
     fn seek(&mut self, style: SeekFrom) -> io::Result<u64> {
         let to = resolve(self.pos, self.bytes.len(), style)?;
         if to < self.pos {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "bytewise::io::Reader reads each byte at most once and cannot seek backwards",
+                "bytewise::io::Reader fetches each byte at most once and cannot seek backwards",
             ));
         }
         self.pos = to;

@@ -36,13 +36,8 @@ pub use crate::error::Error;
 pub use crate::page::{AllocError, PAGE_SIZE, Page};
 pub use crate::raw::{copy, fill, load, store};
 pub use crate::read_only_bytes::ReadOnlyBytes;
-#[cfg(all(
-    feature = "std",
-    any(target_has_atomic = "64", target_has_atomic = "32")
-))]
-pub use crate::seqlock::ReadTimeout;
 #[cfg(any(target_has_atomic = "64", target_has_atomic = "32"))]
-pub use crate::seqlock::SeqLock;
+pub use crate::seqlock::{ReadTimeout, SeqLock, Timeout};
 #[cfg(all(feature = "std", unix))]
 pub use crate::shared_memory::{MapOptions, ReadOnlySharedMemory, SharedMemory};
 pub use core::sync::atomic::Ordering;

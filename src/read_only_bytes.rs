@@ -229,6 +229,14 @@ impl<'a> From<&'a AtomicBytes> for &'a ReadOnlyBytes {
     }
 }
 
+/// The same view from an exclusive borrow (what
+/// [`AtomicBytes::from_mut`] returns); the borrow is shared from then on.
+impl<'a> From<&'a mut AtomicBytes> for &'a ReadOnlyBytes {
+    fn from(bytes: &'a mut AtomicBytes) -> Self {
+        ReadOnlyBytes::new(bytes)
+    }
+}
+
 impl AsRef<ReadOnlyBytes> for AtomicBytes {
     fn as_ref(&self) -> &ReadOnlyBytes {
         ReadOnlyBytes::new(self)

@@ -7,9 +7,11 @@ use core::fmt;
 use core::mem::{MaybeUninit, align_of, offset_of, size_of};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-use crate::AtomicPerByte;
-#[cfg(feature = "bytemuck")]
-use crate::{AtomicBytes, Error};
+use core::time::Duration;
+
+use bytemuck::{NoUninit, Pod};
+
+use crate::{AtomicBytes, AtomicPerByte, Error};
 
 #[cfg(target_has_atomic = "64")]
 type Seq = u64;
@@ -21,7 +23,8 @@ type Seq = u32;
 type AtomicSeq = core::sync::atomic::AtomicU32;
 
 /// A sequence lock: any number of readers take consistent snapshots of a
-/// `T: Copy` without blocking the writer, and writers are serialised.
+/// `T: bytemuck::NoUninit` (a `Copy` type without padding) without blocking
+/// the writer, and writers are serialised.
 ///
 /// A reader copies the value out with byte-wise atomic loads and checks a
 /// sequence counter before and after; if a write overlapped the copy, it
@@ -132,9 +135,11 @@ type AtomicSeq = core::sync::atomic::AtomicU32;
 ///
 /// [`SeqLock::from_bytes`] views a region of shared memory (an
 /// [`AtomicBytes`], e.g. a `SharedMemory` mapping) as a `SeqLock<T>`, and
-/// [`SeqLock::init_in`] initialises one there. Only `T:
-/// bytemuck::AnyBitPattern` is allowed, because the other process may store
-/// any bytes.
+/// [`SeqLock::init_in`] initialises one there. Both take the region by
+/// `&mut` (no other access to those bytes from this process while the lock
+/// is in use) and need `T: bytemuck::Pod`: the other process may store any
+/// bytes, and a `T` without padding never carries uninitialised bytes (our
+/// stack) into memory the other process reads.
 ///
 /// What a writer in another process, buggy or hostile, **can** do to a
 /// reader:
@@ -148,10 +153,12 @@ type AtomicSeq = core::sync::atomic::AtomicU32;
 ///   writers, not a security boundary;
 /// - starve it: keep `seq` odd (or change it all the time) and [`read`] spins
 ///   forever. Use [`try_read`], which returns at once, or [`read_timeout`],
-///   which reports the stall as [`ReadTimeout`];
+///   which reports the stall as a [`Timeout`];
 /// - block writers in this process the same way: [`write`] and [`update`]
-///   wait for an even `seq`. After a writer died holding the lock,
-///   [`SeqLock::init_in`] overwrites the value and resets the lock;
+///   wait for an even `seq` (sleeping, so they do not burn a core). Use
+///   [`try_write`] / [`try_update`], which return at once, or
+///   [`write_timeout`] / [`update_timeout`]. After a writer died holding
+///   the lock, [`SeqLock::init_in`] overwrites the value and resets the lock;
 /// - set `seq` to any value: all arithmetic on it wraps, so nothing panics.
 ///
 /// What it **cannot** do:
@@ -162,9 +169,19 @@ type AtomicSeq = core::sync::atomic::AtomicU32;
 /// - change a value after `read` returned it: the result is a private copy,
 ///   never re-read from the shared memory (no double fetch), so what you
 ///   validated is what you use;
-/// - make [`try_read`] or [`read_timeout`] hang.
+/// - make [`try_read`], [`read_timeout`], [`try_write`] or [`write_timeout`]
+///   wait on the lock beyond their bound. One caveat: the copy itself can
+///   block where touching the memory can. Memory from
+///   `SharedMemory::create` (a memfd) is ordinary RAM, but a page of a
+///   mapped *file* is read in on the first touch, and if the file lives on
+///   FUSE, NFS or a device a peer controls, that page fault can take as
+///   long as the peer likes. No timeout can interrupt a page fault.
 ///
 /// [`read`]: SeqLock::read
+/// [`try_write`]: SeqLock::try_write
+/// [`write_timeout`]: SeqLock::write_timeout
+/// [`try_update`]: SeqLock::try_update
+/// [`update_timeout`]: SeqLock::update_timeout
 /// [`try_read`]: SeqLock::try_read
 /// [`read_timeout`]: SeqLock::read_timeout
 /// [`write`]: SeqLock::write
@@ -183,21 +200,25 @@ type AtomicSeq = core::sync::atomic::AtomicU32;
 ///
 /// `SeqLock<T>` is `Send` and `Sync` when `T: Send`. `T: Sync` is not needed:
 /// readers never get a `&T` into the lock, only their own copy. Handing out
-/// copies of a `T: Copy + Send` in other threads is what `T: Send` already
+/// copies of a `T: NoUninit + Send` (so `Copy`) in other threads is what `T: Send` already
 /// allows (copy it, then send the copy).
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn assert_sync<S: Sync>() {}
 /// assert_sync::<bytewise::SeqLock<*const u8>>(); // raw pointers are not Send
 /// ```
 ///
 /// # Padding
 ///
-/// As for [`AtomicPerByte`]: on the portable path (Miri, sanitizers, targets
-/// without asm kernels) storing a `T` with padding bytes copies uninitialised
-/// bytes through `AtomicU8`, which is undefined behaviour there. Use `T`
-/// without padding: integers, arrays of them, `#[repr(C)]` structs without
-/// gaps, any `bytemuck::NoUninit` type.
+/// `T: bytemuck::NoUninit`: no padding, so every byte the lock copies is
+/// initialised, on every path (the portable one reads each byte through
+/// `AtomicU8`, where an uninitialised byte would be undefined behaviour).
+/// Integers, floats, arrays of them, `#[repr(C)]` structs without gaps
+/// (derive `NoUninit` or `Pod`). A padded type does not compile:
+///
+/// ```compile_fail,E0277
+/// let lock = bytewise::SeqLock::new((1u8, 2u16)); // one padding byte
+/// ```
 ///
 /// # Examples
 ///
@@ -267,7 +288,7 @@ impl<T> SeqLock<T> {
     pub const DATA_OFFSET: usize = offset_of!(Self, data);
 }
 
-impl<T: Copy> SeqLock<T> {
+impl<T: NoUninit> SeqLock<T> {
     /// A lock holding `value`, with the sequence counter at 0.
     ///
     /// # Examples
@@ -326,8 +347,10 @@ impl<T: Copy> SeqLock<T> {
     #[inline(always)]
     unsafe fn assume_consistent(copy: MaybeUninit<T>) -> T {
         // Writers in other processes reach a `SeqLock` only through
-        // `from_bytes`/`init_in`, which require `T: AnyBitPattern`, so any
-        // bytes they leave are a valid `T` as well.
+        // `from_bytes`/`init_in`, which require `T: Pod`, so any bytes they
+        // leave are a valid `T` as well. In this process every write stores
+        // a whole `T: NoUninit`, so the bytes of one write are initialised
+        // and valid.
         // SAFETY: the check passed (`s1` even, unchanged after the copy), so
         // no writer overlapped the copy (type docs) and every byte comes from
         // the one complete `T` that published `s1`, or from `new`.
@@ -346,8 +369,8 @@ impl<T: Copy> SeqLock<T> {
     /// # Examples
     ///
     /// ```
-    /// let lock = bytewise::SeqLock::new((1u32, 2u32));
-    /// assert_eq!(lock.read(), (1, 2));
+    /// let lock = bytewise::SeqLock::new([1u32, 2]);
+    /// assert_eq!(lock.read(), [1, 2]);
     /// ```
     #[inline]
     pub fn read(&self) -> T {
@@ -380,7 +403,13 @@ impl<T: Copy> SeqLock<T> {
     }
 
     /// One read attempt: the value, or `None` if a write was running or
-    /// overlapped the copy. Returns at once, whatever writers do.
+    /// overlapped the copy. Never waits for the lock, whatever writers do.
+    ///
+    /// It still takes as long as touching the memory takes: for memory from
+    /// `SharedMemory::create` (a memfd) that is a copy, but a page of a
+    /// mapped file is read in by the first access, and a file on FUSE, NFS
+    /// or a device a peer controls can make that page fault last as long as
+    /// the peer likes.
     ///
     /// # Examples
     ///
@@ -396,13 +425,15 @@ impl<T: Copy> SeqLock<T> {
     /// Like [`read`](Self::read), but gives up after `timeout`.
     ///
     /// The first attempt is made before the clock is read, so a `timeout` of
-    /// zero still reads a quiet lock. On failure, [`ReadTimeout`] says whether
-    /// a writer held the lock without progress (`Stalled`: it may be stuck,
+    /// zero still reads a quiet lock. While it waits it spins briefly, then
+    /// yields, then sleeps with growing intervals (up to 1 ms), so a stalled
+    /// writer does not cost a core. On failure, [`Timeout`] says whether a
+    /// writer held the lock without progress (`Stalled`: it may be stuck,
     /// stopped or killed) or writers kept the value changing (`Contended`).
     ///
     /// # Errors
     ///
-    /// [`ReadTimeout`] if no attempt succeeded within `timeout`.
+    /// [`Timeout`] if no attempt succeeded within `timeout`.
     ///
     /// # Examples
     ///
@@ -412,39 +443,26 @@ impl<T: Copy> SeqLock<T> {
     /// assert_eq!(lock.read_timeout(Duration::from_millis(10)), Ok([1; 16]));
     /// ```
     #[cfg(feature = "std")]
-    pub fn read_timeout(&self, timeout: core::time::Duration) -> Result<T, ReadTimeout> {
-        use std::time::Instant;
+    pub fn read_timeout(&self, timeout: Duration) -> Result<T, Timeout> {
+        Deadline::retry(timeout, || self.attempt())
+    }
 
-        let mut seen = match self.attempt() {
-            Ok(value) => return Ok(value),
-            Err(seq) => seq,
-        };
-        let start = Instant::now();
-        let mut since = start;
-        let mut attempts: u64 = 1;
-        let mut backoff = Backoff::new();
-        loop {
-            let now = Instant::now();
-            if now.duration_since(start) >= timeout {
-                return Err(if seen & 1 != 0 {
-                    ReadTimeout::Stalled {
-                        seq: widen(seen),
-                        unchanged_for: now.duration_since(since),
-                    }
-                } else {
-                    ReadTimeout::Contended { attempts }
-                });
-            }
-            backoff.snooze();
-            attempts += 1;
-            match self.attempt() {
-                Ok(value) => return Ok(value),
-                Err(seq) if seq != seen => {
-                    seen = seq;
-                    since = Instant::now();
-                }
-                Err(_) => {}
-            }
+    /// One attempt at the writer lock: moves `seq` from an even `s` to
+    /// `s + 1` and returns `s`, or returns the value of `seq` that stopped it
+    /// (odd, or changed under the CAS).
+    #[inline]
+    fn lock_once(&self) -> Result<Seq, Seq> {
+        let s = self.seq.load(Relaxed);
+        if s & 1 != 0 {
+            return Err(s);
+        }
+        // Acquire: see the type docs (previous writer's data).
+        match self
+            .seq
+            .compare_exchange(s, s.wrapping_add(1), Acquire, Relaxed)
+        {
+            Ok(_) => Ok(s),
+            Err(current) => Err(current),
         }
     }
 
@@ -468,16 +486,42 @@ impl<T: Copy> SeqLock<T> {
                     continue;
                 }
             }
-            backoff.snooze();
+            backoff.snooze_sleepy();
             s = self.seq.load(Relaxed);
         }
+    }
+
+    /// One attempt at the writer lock, as an error for `try_write`.
+    #[inline]
+    fn try_lock(&self) -> Result<Seq, Timeout> {
+        self.lock_once().map_err(|seq| {
+            if seq & 1 != 0 {
+                Timeout::Stalled {
+                    seq: widen(seq),
+                    unchanged_for: Duration::ZERO,
+                }
+            } else {
+                Timeout::Contended { attempts: 1 }
+            }
+        })
+    }
+
+    /// The writer lock, or [`Timeout`] after `timeout`.
+    #[cfg(feature = "std")]
+    fn lock_timeout(&self, timeout: Duration) -> Result<Seq, Timeout> {
+        Deadline::retry(timeout, || self.lock_once())
     }
 
     /// Replaces the value. Concurrent writers are serialised: each write is
     /// complete before the next one starts, and readers see either all of it
     /// or none of it.
     ///
-    /// Waits while another writer holds the lock (see *Across processes* in the type docs).
+    /// Waits while another writer holds the lock, spinning briefly, then
+    /// yielding, then sleeping with growing intervals. A writer in another
+    /// process that died holding the lock makes it wait forever: where that
+    /// can happen, use [`try_write`](Self::try_write) or
+    /// [`write_timeout`](Self::write_timeout) (see *Across processes* in the
+    /// type docs).
     ///
     /// # Examples
     ///
@@ -488,6 +532,70 @@ impl<T: Copy> SeqLock<T> {
     /// ```
     #[inline]
     pub fn write(&self, value: T) {
+        let Ok(()) = self.write_with(value, || Ok::<_, core::convert::Infallible>(self.lock()));
+    }
+
+    /// One attempt to replace the value: returns at once, whatever other
+    /// writers do.
+    ///
+    /// # Errors
+    ///
+    /// Nothing is written if another writer held the lock
+    /// ([`Timeout::Stalled`] with `unchanged_for` zero: one look cannot tell
+    /// a stuck writer from a busy one) or took it under this attempt
+    /// ([`Timeout::Contended`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, SeqLock, Timeout};
+    ///
+    /// let lock = SeqLock::new(1u32);
+    /// assert_eq!(lock.try_write(2), Ok(()));
+    /// assert_eq!(lock.read(), 2);
+    ///
+    /// // A counter left odd, as by a peer that died in the middle of a write.
+    /// let mut backing = [3u64, 0];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let stuck = SeqLock::<u64>::from_bytes(region)?;
+    /// assert!(matches!(stuck.try_write(5), Err(Timeout::Stalled { seq: 3, .. })));
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    pub fn try_write(&self, value: T) -> Result<(), Timeout> {
+        self.write_with(value, || self.try_lock())
+    }
+
+    /// Like [`write`](Self::write), but gives up after `timeout`.
+    ///
+    /// One attempt is made before the clock is read. While it waits it spins
+    /// briefly, yields, then sleeps with growing intervals (up to 1 ms), so
+    /// a writer stalled in another process does not cost this one a core.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`] if the lock could not be taken within `timeout`:
+    /// `Stalled` if the counter stayed odd and never moved (a writer is stuck,
+    /// stopped or dead), `Contended` if it moved (other writers kept taking
+    /// the lock). Nothing is written then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lock = bytewise::SeqLock::new([0u8; 8]);
+    /// lock.write_timeout(*b"deadline", Duration::from_millis(10))?;
+    /// assert_eq!(&lock.read(), b"deadline");
+    /// # Ok::<(), bytewise::Timeout>(())
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn write_timeout(&self, value: T, timeout: Duration) -> Result<(), Timeout> {
+        self.write_with(value, || self.lock_timeout(timeout))
+    }
+
+    /// Takes the lock with `lock`, stores `value` and releases the lock.
+    #[inline(always)]
+    fn write_with<E>(&self, value: T, lock: impl FnOnce() -> Result<Seq, E>) -> Result<(), E> {
         // The byte-wise store copies the value from memory, so the compiler
         // writes it out first, and the copy's loads must then be served from
         // the stores that just wrote it. For values up to 64 bytes on x86_64
@@ -499,18 +607,19 @@ impl<T: Copy> SeqLock<T> {
         // instead. With a writer that writes back to back, time spent odd is
         // time readers cannot read (see *Progress*).
         if crate::imp::value_store_covers(size_of::<T>()) {
-            let s = self.lock();
+            let s = lock()?;
             // `Release` here is `fence(Release)` and then the byte-wise copy.
             self.data.store(value, Release);
             self.seq.store(s.wrapping_add(2), Release);
         } else {
-            let staged = MaybeUninit::new(value);
+            let staged = value;
             core::hint::black_box(&staged);
-            let s = self.lock();
+            let s = lock()?;
             // As above.
             self.data.store_from(&staged, Release);
             self.seq.store(s.wrapping_add(2), Release);
         }
+        Ok(())
     }
 
     /// Replaces the value with `f(old)` under the writer lock, and returns
@@ -519,7 +628,9 @@ impl<T: Copy> SeqLock<T> {
     /// No other write can come between reading `old` and storing the result,
     /// so concurrent `update`s never lose each other's changes. Readers wait
     /// (or retry) while `f` runs, so keep it short. If `f` panics, the value
-    /// is left unchanged and the lock is released.
+    /// is left unchanged and the lock is released. Waits for the lock as
+    /// [`write`](Self::write) does; see [`try_update`](Self::try_update) and
+    /// [`update_timeout`](Self::update_timeout) for bounded waits.
     ///
     /// # Examples
     ///
@@ -530,6 +641,53 @@ impl<T: Copy> SeqLock<T> {
     /// assert_eq!(counter.read(), [1, 0]);
     /// ```
     pub fn update(&self, f: impl FnOnce(T) -> T) -> T {
+        let Ok(new) = self.update_with(f, || Ok::<_, core::convert::Infallible>(self.lock()));
+        new
+    }
+
+    /// [`update`](Self::update) with one attempt at the lock: returns at
+    /// once, whatever other writers do.
+    ///
+    /// # Errors
+    ///
+    /// As for [`try_write`](Self::try_write); `f` is not called then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let counter = bytewise::SeqLock::new(1u64);
+    /// assert_eq!(counter.try_update(|n| n + 1), Ok(2));
+    /// ```
+    pub fn try_update(&self, f: impl FnOnce(T) -> T) -> Result<T, Timeout> {
+        self.update_with(f, || self.try_lock())
+    }
+
+    /// [`update`](Self::update) that gives up waiting for the lock after
+    /// `timeout`, as [`write_timeout`](Self::write_timeout) does.
+    ///
+    /// # Errors
+    ///
+    /// As for [`write_timeout`](Self::write_timeout); `f` is not called then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let counter = bytewise::SeqLock::new(1u64);
+    /// assert_eq!(counter.update_timeout(|n| n * 10, Duration::from_millis(10)), Ok(10));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn update_timeout(&self, f: impl FnOnce(T) -> T, timeout: Duration) -> Result<T, Timeout> {
+        self.update_with(f, || self.lock_timeout(timeout))
+    }
+
+    /// Takes the lock with `lock`, stores `f(old)` and releases the lock.
+    #[inline(always)]
+    fn update_with<E>(
+        &self,
+        f: impl FnOnce(T) -> T,
+        lock: impl FnOnce() -> Result<Seq, E>,
+    ) -> Result<T, E> {
         /// Puts `seq` back to its value before the lock if `f` unwinds; the
         /// data is untouched then, so readers that saw that value stay right.
         struct Abort<'a> {
@@ -542,7 +700,7 @@ impl<T: Copy> SeqLock<T> {
             }
         }
 
-        let s = self.lock();
+        let s = lock()?;
         let abort = Abort {
             seq: &self.seq,
             before: s,
@@ -551,14 +709,14 @@ impl<T: Copy> SeqLock<T> {
         // data, and no one else writes it while we hold the lock.
         let old = self.data.load(Relaxed);
         // SAFETY: we hold the writer lock, so the bytes are exactly what the
-        // last writer (or `new`) stored, a complete `T`; writers in other
-        // processes are limited to `T: AnyBitPattern` (see `attempt`).
+        // last writer (or `new`) stored, a complete `T: NoUninit`; writers in
+        // other processes are limited to `T: Pod` (see `assume_consistent`).
         let old = unsafe { old.assume_init() };
         let new = f(old);
         core::mem::forget(abort);
         self.data.store(new, Release);
         self.seq.store(s.wrapping_add(2), Release);
-        new
+        Ok(new)
     }
 
     /// The value, through an exclusive borrow: no atomics, no waiting.
@@ -572,10 +730,15 @@ impl<T: Copy> SeqLock<T> {
     /// ```
     #[inline]
     pub fn get_mut(&mut self) -> &mut T {
+        // SAFETY: the returned `&mut T` can only write whole `T: NoUninit`
+        // values (no padding), so every byte stays initialised.
+        let data = unsafe { self.data.get_mut_uninit() };
         // SAFETY: the data always holds a complete `T` when no write is
         // running: `new` stores one, every write stores one, and an unwinding
         // `update` leaves the old one. `&mut self` excludes running writes.
-        unsafe { self.data.get_mut().assume_init_mut() }
+        // (A lock in another process's memory is only reachable through
+        // `&SeqLock`, from `from_bytes`.)
+        unsafe { data.assume_init_mut() }
     }
 
     /// Consumes the lock and returns the value.
@@ -593,20 +756,92 @@ impl<T: Copy> SeqLock<T> {
     }
 }
 
-#[cfg(feature = "bytemuck")]
-impl<T: bytemuck::AnyBitPattern> SeqLock<T> {
+impl<T: Pod> SeqLock<T> {
     /// Views the first [`SIZE`](Self::SIZE) bytes of `bytes` as a `SeqLock<T>`,
     /// typically one that lives in memory shared with other processes.
     ///
     /// Nothing is read or written. If the region may hold garbage (a fresh
     /// file, a lock whose writer died), set it up with
-    /// [`init_in`](Self::init_in) instead. `T: AnyBitPattern` because whoever
-    /// else writes the region may store any bytes; see the type docs for
-    /// what such a writer can and cannot do to a reader.
+    /// [`init_in`](Self::init_in) instead. See the type docs for what another
+    /// process that writes the region can and cannot do to a reader.
     ///
-    /// Within this process, access the region only through the returned
-    /// lock while it is in use: its accesses (an atomic counter and byte-wise
-    /// atomic data) must not race with other accesses of different sizes.
+    /// # Why `&mut` and `Pod`
+    ///
+    /// - **`&mut AtomicBytes`:** the lock's counter is an 8-byte (or 4-byte)
+    ///   atomic, and its padding bytes are outside any atomic. Within this
+    ///   process nothing else may touch those bytes while the lock is in use:
+    ///   a 1-byte access racing with the counter is a mixed-size race, and a
+    ///   write to the padding under a `&SeqLock` is undefined behaviour. The
+    ///   borrow makes both impossible: the region is unusable in this process
+    ///   until the returned lock is dropped. To keep using the rest of a
+    ///   region, carve it first with
+    ///   [`AtomicBytes::split_at_mut`]. Other processes are outside this
+    ///   rule, as they are for all shared memory.
+    /// - **`T: Pod`:** whoever else writes the region may store any bytes, so
+    ///   every byte pattern must be a valid `T`; and `T` must have no padding,
+    ///   so that a write never copies uninitialised bytes (stack contents of
+    ///   the writer) into memory another process reads.
+    ///
+    /// A region can be carved only once at a time, and a type with padding
+    /// does not compile:
+    ///
+    /// ```compile_fail,E0499
+    /// use bytewise::{AtomicBytes, SeqLock};
+    /// let mut backing = [0u64; 4];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let a = SeqLock::<u64>::from_bytes(region).unwrap();
+    /// // A second lock over the same bytes (here at offset 8, overlapping
+    /// // `a`'s data with its counter) would race an 8-byte counter with
+    /// // byte-wise data accesses.
+    /// let b = SeqLock::<u64>::from_bytes(region.get_mut(8..).unwrap()).unwrap();
+    /// a.write(1);
+    /// b.write(2);
+    /// ```
+    ///
+    /// ```compile_fail,E0502
+    /// use bytewise::{AtomicBytes, SeqLock};
+    /// let mut backing = [0u64; 2];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let lock = SeqLock::<u64>::from_bytes(region).unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| lock.write(1));
+    ///     // 1-byte loads of the counter racing with its 8-byte store.
+    ///     s.spawn(|| region.read_at(0, &mut [0; 8]).unwrap());
+    /// });
+    /// ```
+    ///
+    /// ```compile_fail,E0502
+    /// use bytewise::{AtomicBytes, SeqLock};
+    /// let mut backing = [0u64; 2];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let lock = SeqLock::<u64>::from_bytes(region).unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| lock.write(1));
+    ///     s.spawn(|| format!("{region:?}")); // `Debug` reads the bytes too
+    /// });
+    /// ```
+    ///
+    /// ```compile_fail,E0502
+    /// use bytewise::{AtomicBytes, SeqLock};
+    /// let mut backing = [0u64; 2];
+    /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let lock = SeqLock::<u8>::from_bytes(region).unwrap();
+    /// lock.read();
+    /// // 1-byte write to the lock's padding (bytes 9 to 16) while `lock` lives.
+    /// region.write_at(12, &[0xAA]).unwrap();
+    /// lock.read();
+    /// ```
+    ///
+    /// ```compile_fail,E0277
+    /// #[derive(Clone, Copy, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Padded { kind: u8, value: u64 } // 7 padding bytes: cannot be `Pod`
+    /// unsafe impl bytemuck::AnyBitPattern for Padded {} // allowed: padding reads as any byte
+    ///
+    /// let mut backing = [0u64; 4];
+    /// let region = bytewise::AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    /// let lock: &bytewise::SeqLock<Padded> = bytewise::SeqLock::from_bytes(region).unwrap();
+    /// ```
     ///
     /// # Errors
     ///
@@ -628,13 +863,13 @@ impl<T: bytemuck::AnyBitPattern> SeqLock<T> {
     /// let again = SeqLock::<[u64; 8]>::from_bytes(region)?; // e.g. in another process
     /// assert_eq!(again.read(), [5; 8]);
     ///
-    /// assert!(matches!(SeqLock::<[u64; 8]>::from_bytes(region.get(1..).unwrap()),
+    /// assert!(matches!(SeqLock::<[u64; 8]>::from_bytes(region.get_mut(1..).unwrap()),
     ///                  Err(Error::Misaligned { align: 8, .. })));
-    /// assert!(matches!(SeqLock::<[u64; 8]>::from_bytes(region.get(..64).unwrap()),
+    /// assert!(matches!(SeqLock::<[u64; 8]>::from_bytes(region.get_mut(..64).unwrap()),
     ///                  Err(Error::OutOfBounds { offset: 0, len: 72, size: 64 })));
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn from_bytes(bytes: &AtomicBytes) -> Result<&Self, Error> {
+    pub fn from_bytes(bytes: &mut AtomicBytes) -> Result<&Self, Error> {
         let addr = bytes.as_ptr().addr();
         if addr % Self::ALIGN != 0 {
             return Err(Error::Misaligned {
@@ -643,15 +878,19 @@ impl<T: bytemuck::AnyBitPattern> SeqLock<T> {
             });
         }
         Error::check_range(0, Self::SIZE, bytes.len())?;
-        // Every byte of `AtomicBytes` is an `AtomicU8`, inside an
-        // `UnsafeCell`, and `Self` touches its bytes only through `AtomicSeq`
-        // and `AtomicPerByte`; its data is assumed init only for
-        // `T: AnyBitPattern`. Same-process accesses of other sizes are
-        // excluded by the usage rule above.
-        // SAFETY: the region is aligned for `Self`, at least `SIZE` bytes
-        // (both checked above) and valid for the returned lifetime; it is
-        // interior-mutable and any bit pattern is a valid `Self` (see above).
-        Ok(unsafe { &*bytes.as_ptr().cast::<Self>() })
+        let ptr = (bytes as *mut AtomicBytes).cast::<Self>();
+        // Every byte of `AtomicBytes` is an initialised `AtomicU8` inside an
+        // `UnsafeCell`. `Self` touches the counter only through `AtomicSeq`
+        // and the data only through `AtomicPerByte`, whose bytes must be
+        // initialised (they are) and a valid `T` when a read passes the
+        // check (any bytes are: `T: Pod`). The padding bytes are never
+        // accessed. The exclusive borrow, held for the returned lifetime,
+        // keeps every other access of this process away (see above).
+        // SAFETY: `ptr` comes from a `&mut` to at least `SIZE` bytes (checked
+        // above), is aligned for `Self` (checked above) and valid for the
+        // returned lifetime; the region is interior-mutable where `Self` is,
+        // and any initialised bytes are a valid `Self` (see above).
+        Ok(unsafe { &*ptr })
     }
 
     /// Like [`from_bytes`](Self::from_bytes), and stores `value` as a write
@@ -661,9 +900,9 @@ impl<T: bytemuck::AnyBitPattern> SeqLock<T> {
     /// recovered after its writer died holding it: the counter moves on to
     /// the next even value (it never goes back, so readers of the old value
     /// retry). Unlike [`write`](Self::write) it does not wait for the lock,
-    /// so it must not run while another writer may be writing: the two writes
-    /// could then mix (still no undefined behaviour, as every byte pattern is
-    /// a valid `T`).
+    /// so it must not run while another process may be writing: the two
+    /// writes could then mix (still no undefined behaviour, as every byte
+    /// pattern is a valid `T`).
     ///
     /// # Errors
     ///
@@ -682,7 +921,7 @@ impl<T: bytemuck::AnyBitPattern> SeqLock<T> {
     /// assert_eq!(lock.try_read(), Some([7, 8]));
     /// # Ok::<(), bytewise::Error>(())
     /// ```
-    pub fn init_in(bytes: &AtomicBytes, value: T) -> Result<&Self, Error> {
+    pub fn init_in(bytes: &mut AtomicBytes, value: T) -> Result<&Self, Error> {
         let lock = Self::from_bytes(bytes)?;
         let odd = lock.seq.load(Relaxed) | 1;
         lock.seq.store(odd, Relaxed);
@@ -692,7 +931,7 @@ impl<T: bytemuck::AnyBitPattern> SeqLock<T> {
     }
 }
 
-impl<T: Copy + fmt::Debug> fmt::Debug for SeqLock<T> {
+impl<T: NoUninit + fmt::Debug> fmt::Debug for SeqLock<T> {
     /// Shows the value from one [`try_read`](SeqLock::try_read), or
     /// `<locked>` if a write was running; it never waits.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -705,24 +944,31 @@ impl<T: Copy + fmt::Debug> fmt::Debug for SeqLock<T> {
     }
 }
 
-impl<T: Copy + Default> Default for SeqLock<T> {
+impl<T: NoUninit + Default> Default for SeqLock<T> {
     fn default() -> Self {
         Self::new(T::default())
     }
 }
 
-impl<T: Copy> From<T> for SeqLock<T> {
+impl<T: NoUninit> From<T> for SeqLock<T> {
     fn from(value: T) -> Self {
         Self::new(value)
     }
 }
 
-/// Why [`SeqLock::read_timeout`] gave up.
+/// Why a bounded [`SeqLock`] operation gave up: [`read_timeout`],
+/// [`try_write`], [`write_timeout`], [`try_update`], [`update_timeout`].
+///
+/// [`read_timeout`]: SeqLock::read_timeout
+/// [`try_write`]: SeqLock::try_write
+/// [`write_timeout`]: SeqLock::write_timeout
+/// [`try_update`]: SeqLock::try_update
+/// [`update_timeout`]: SeqLock::update_timeout
 ///
 /// # Examples
 ///
 /// ```
-/// use bytewise::{AtomicBytes, ReadTimeout, SeqLock};
+/// use bytewise::{AtomicBytes, SeqLock, Timeout};
 /// use std::time::Duration;
 ///
 /// // A counter left odd, as by a writer that died in the middle of a write.
@@ -730,55 +976,140 @@ impl<T: Copy> From<T> for SeqLock<T> {
 /// let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
 /// let lock = SeqLock::<u64>::from_bytes(region)?;
 /// match lock.read_timeout(Duration::from_millis(5)) {
-///     Err(ReadTimeout::Stalled { seq, .. }) => assert_eq!(seq, 1),
+///     Err(Timeout::Stalled { seq, .. }) => assert_eq!(seq, 1),
 ///     other => panic!("{other:?}"),
 /// }
+/// assert!(matches!(lock.write_timeout(2, Duration::from_millis(5)),
+///                  Err(Timeout::Stalled { seq: 1, .. })));
 /// # Ok::<(), bytewise::Error>(())
 /// ```
-#[cfg(feature = "std")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ReadTimeout {
+pub enum Timeout {
     /// At the deadline a writer held the lock (the counter was odd), and the
-    /// counter had not moved for `unchanged_for`: the writer is stuck,
-    /// stopped or dead, or takes longer than the timeout.
+    /// counter had not moved for at least half of the wait: the writer is
+    /// stuck, stopped or dead, or takes longer than the timeout. A single
+    /// attempt (`try_write`, `try_update`) reports this, with `unchanged_for`
+    /// zero, whenever it finds the lock held.
     Stalled {
         /// The odd sequence number the writer left.
         seq: u64,
-        /// How long the counter had kept that value, as far as the reader saw.
-        unchanged_for: core::time::Duration,
+        /// How long the counter had kept that value, as far as we saw.
+        unchanged_for: Duration,
     },
-    /// The counter was even at the deadline: writers are making progress,
-    /// but every attempt overlapped a write.
+    /// Otherwise: the counter kept moving, so writers are making progress,
+    /// but every attempt overlapped a write (readers) or found the lock taken
+    /// by another writer (writers).
     Contended {
-        /// How many read attempts were made.
+        /// How many attempts were made.
         attempts: u64,
     },
 }
 
-#[cfg(feature = "std")]
-impl fmt::Display for ReadTimeout {
+/// The former name of [`Timeout`], from when only readers could time out.
+pub type ReadTimeout = Timeout;
+
+impl fmt::Display for Timeout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            ReadTimeout::Stalled { seq, unchanged_for } => write!(
+            Timeout::Stalled { seq, unchanged_for } => write!(
                 f,
-                "seqlock read timed out: a writer holds the lock (sequence {seq}) without progress for {unchanged_for:?}"
+                "seqlock timed out: a writer holds the lock (sequence {seq}) without progress for {unchanged_for:?}"
             ),
-            ReadTimeout::Contended { attempts } => {
+            Timeout::Contended { attempts } => {
                 write!(
                     f,
-                    "seqlock read timed out: {attempts} attempts all overlapped a write"
+                    "seqlock timed out: {attempts} attempts all overlapped another write"
                 )
             }
         }
     }
 }
 
+impl core::error::Error for Timeout {}
+
+/// A bounded wait: the clock, the counter values seen, and the back-off.
 #[cfg(feature = "std")]
-impl core::error::Error for ReadTimeout {}
+struct Deadline {
+    start: std::time::Instant,
+    timeout: Duration,
+    /// The last counter value seen, and when it was first seen.
+    last: Seq,
+    since: std::time::Instant,
+    attempts: u64,
+    backoff: Backoff,
+}
+
+#[cfg(feature = "std")]
+impl Deadline {
+    /// Runs `attempt` until it succeeds or `timeout` has passed. The first
+    /// attempt runs before the clock is read, so a zero timeout still makes
+    /// one; a failed attempt returns the counter value that stopped it.
+    fn retry<R>(
+        timeout: Duration,
+        mut attempt: impl FnMut() -> Result<R, Seq>,
+    ) -> Result<R, Timeout> {
+        let first = match attempt() {
+            Ok(r) => return Ok(r),
+            Err(seq) => seq,
+        };
+        let mut wait = Deadline::new(timeout, first);
+        loop {
+            wait.failed_or_expired()?;
+            match attempt() {
+                Ok(r) => return Ok(r),
+                Err(seq) => wait.saw(seq),
+            }
+        }
+    }
+
+    /// Starts the clock after a first attempt that saw `first`.
+    fn new(timeout: Duration, first: Seq) -> Self {
+        let start = std::time::Instant::now();
+        Deadline {
+            start,
+            timeout,
+            last: first,
+            since: start,
+            attempts: 1,
+            backoff: Backoff::new(),
+        }
+    }
+
+    /// Records the counter value a failed attempt saw.
+    #[inline]
+    fn saw(&mut self, seq: Seq) {
+        if seq != self.last {
+            self.last = seq;
+            self.since = std::time::Instant::now();
+        }
+    }
+
+    /// After a failed attempt: the error if the time is up, else waits
+    /// (spins, yields, then sleeps) before the next attempt.
+    fn failed_or_expired(&mut self) -> Result<(), Timeout> {
+        let now = std::time::Instant::now();
+        let elapsed = now.duration_since(self.start);
+        if elapsed >= self.timeout {
+            let unchanged_for = now.duration_since(self.since);
+            return Err(if self.last & 1 != 0 && unchanged_for >= elapsed / 2 {
+                Timeout::Stalled {
+                    seq: widen(self.last),
+                    unchanged_for,
+                }
+            } else {
+                Timeout::Contended {
+                    attempts: self.attempts,
+                }
+            });
+        }
+        self.backoff.snooze_sleepy();
+        self.attempts += 1;
+        Ok(())
+    }
+}
 
 /// The sequence number as a `u64`, whatever its width on this target.
-#[cfg(feature = "std")]
 #[inline]
 fn widen(seq: Seq) -> u64 {
     #[cfg(target_has_atomic = "64")]
@@ -816,6 +1147,16 @@ impl Backoff {
         Backoff { step: 0 }
     }
 
+    /// Yields before a sleepy back-off starts to sleep.
+    #[cfg(feature = "std")]
+    const YIELDS: u32 = 16;
+    /// The first sleep of a sleepy back-off; each later one doubles, up to
+    /// [`MAX_SLEEP`](Self::MAX_SLEEP).
+    #[cfg(feature = "std")]
+    const FIRST_SLEEP: Duration = Duration::from_micros(10);
+    #[cfg(feature = "std")]
+    const MAX_SLEEP: Duration = Duration::from_millis(1);
+
     #[inline]
     fn snooze(&mut self) {
         if self.step < Self::SPINS {
@@ -829,5 +1170,34 @@ impl Backoff {
                 core::hint::spin_loop();
             }
         }
+    }
+
+    /// As [`snooze`](Self::snooze), but after `YIELDS` yields it sleeps,
+    /// doubling the sleep each time up to 1 ms. For writers waiting for the
+    /// lock and for bounded waits: a writer that finds the counter odd for
+    /// that long is waiting for a writer that is descheduled, stopped or
+    /// dead (a write holds the lock for nanoseconds), and yielding in a
+    /// loop would burn a core (`sched_yield` returns at once on an idle
+    /// CPU).
+    #[inline]
+    fn snooze_sleepy(&mut self) {
+        #[cfg(feature = "std")]
+        {
+            if self.step >= Self::SPINS + Self::YIELDS {
+                let doublings = (self.step - Self::SPINS - Self::YIELDS).min(7);
+                let sleep = Self::FIRST_SLEEP
+                    .saturating_mul(1 << doublings)
+                    .min(Self::MAX_SLEEP);
+                std::thread::sleep(sleep);
+                self.step = self.step.saturating_add(1);
+                return;
+            }
+            if self.step >= Self::SPINS {
+                std::thread::yield_now();
+                self.step += 1;
+                return;
+            }
+        }
+        self.snooze();
     }
 }

@@ -2,7 +2,7 @@
 //! while we read it, with a safe byte-wise atomic interface.
 
 use core::fmt;
-use core::ops::Deref;
+use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
 
 use alloc::format;
@@ -218,10 +218,13 @@ impl SharedMemory {
     ///
     /// # Errors
     ///
-    /// - [`NotFound`](io::ErrorKind::NotFound) and the other errors of
-    ///   opening the file;
-    /// - [`InvalidInput`](io::ErrorKind::InvalidInput) for an empty file or
-    ///   one that cannot be mapped, as for [`from_fd`](SharedMemory::from_fd).
+    /// - [`InvalidInput`](io::ErrorKind::InvalidInput) for a directory
+    ///   (which `open(2)` refuses to open for writing with `EISDIR`), an
+    ///   empty file, or one that cannot be mapped, as for
+    ///   [`from_fd`](SharedMemory::from_fd);
+    /// - [`NotFound`](io::ErrorKind::NotFound),
+    ///   [`PermissionDenied`](io::ErrorKind::PermissionDenied) and the other
+    ///   errors of opening the file, as is.
     ///
     /// # Examples
     ///
@@ -234,6 +237,8 @@ impl SharedMemory {
     /// # std::fs::remove_file(&path)?;
     /// let missing = bytewise::SharedMemory::open("/no/such/file").unwrap_err();
     /// assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+    /// let dir = bytewise::SharedMemory::open(std::env::temp_dir()).unwrap_err();
+    /// assert_eq!(dir.kind(), std::io::ErrorKind::InvalidInput);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>) -> io::Result<SharedMemory> {
@@ -302,6 +307,35 @@ impl SharedMemory {
         // until `drop` unmaps it, which cannot happen while `self` is
         // borrowed, and this process reaches it only through `AtomicBytes`.
         unsafe { AtomicBytes::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The mapping as an exclusively borrowed view, to carve typed views
+    /// from it: [`AtomicBytes::split_at_mut`], [`AtomicBytes::as_atomic_u64`],
+    /// `SeqLock::from_bytes`. `SharedMemory` also implements `DerefMut`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{Ordering, SharedMemory};
+    ///
+    /// let mut shm = SharedMemory::create(4096)?;
+    /// let (doorbell, data) = shm.as_bytes_mut().split_at_mut(64)?;
+    /// let doorbell = doorbell.as_atomic_u32()?;
+    /// data.write_at(0, b"ping")?;
+    /// doorbell.store(1, Ordering::Release);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn as_bytes_mut(&mut self) -> &mut AtomicBytes {
+        let ptr = core::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.len);
+        // Other processes and the kernel may write the mapping in any way,
+        // which an atomic view allows (type docs).
+        // SAFETY: `AtomicBytes` is `repr(transparent)` over `[AtomicU8]`,
+        // which has the layout of `[u8]`; the mapping is `len <= isize::MAX`
+        // (`check_len`) valid bytes until `drop` unmaps it, which cannot
+        // happen while `self` is borrowed; `&mut self` is exclusive, so no
+        // other view of this process exists while the returned one lives.
+        unsafe { &mut *(ptr as *mut AtomicBytes) }
     }
 
     /// Whether the memory object's size is sealed, so that no process can
@@ -415,6 +449,13 @@ impl Deref for SharedMemory {
     #[inline]
     fn deref(&self) -> &AtomicBytes {
         self.as_bytes()
+    }
+}
+
+impl DerefMut for SharedMemory {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut AtomicBytes {
+        self.as_bytes_mut()
     }
 }
 

@@ -168,14 +168,14 @@ fn atomic_per_byte_round_trips_padding_free_types() {
     AtomicPerByte::load_to_slice(&cells, &mut out, Ordering::Acquire);
     // SAFETY: `load_to_slice` initialized every element, and every u32 is valid.
     assert_eq!(out.map(|v| unsafe { v.assume_init() }), [0, 1, 2, 3, 4]);
-    AtomicPerByte::store_from_slice(&cells, &[MaybeUninit::new(9); 5], Ordering::Release);
+    AtomicPerByte::store_from_slice(&cells, &[9; 5], Ordering::Release);
     assert!(cells.iter().all(|c| c.load_value(Ordering::Relaxed) == 9));
 
     let mut x = 1u64;
     AtomicPerByte::from_mut(&mut x).store(2, Ordering::Relaxed);
     assert_eq!(x, 2);
     let mut owned = AtomicPerByte::new(3u8);
-    owned.get_mut().write(4);
+    *owned.get_mut() = 4;
     // SAFETY: initialized above.
     assert_eq!(unsafe { owned.into_inner().assume_init() }, 4);
     assert_eq!(

@@ -70,7 +70,7 @@ fn map_permissions(start: *const u8) -> String {
 #[test]
 fn read_only_bytes_reads_what_atomic_bytes_holds() {
     let mut buf: Vec<u8> = (0..100).collect();
-    let rw = AtomicBytes::from_mut(&mut buf);
+    let rw: &AtomicBytes = AtomicBytes::from_mut(&mut buf);
     let ro = ReadOnlyBytes::new(rw);
     let also: &ReadOnlyBytes = rw.into();
     assert_eq!(also.as_ptr(), ro.as_ptr());

@@ -18,9 +18,7 @@ use std::panic::catch_unwind;
 use std::thread;
 use std::time::Instant;
 
-#[cfg(all(feature = "std", feature = "bytemuck"))]
-use bytewise::ReadTimeout;
-#[cfg(feature = "bytemuck")]
+use bytewise::Timeout;
 use bytewise::{AtomicBytes, Error};
 use bytewise::{AtomicPerByte, Ordering, SeqLock};
 use common::iters;
@@ -84,7 +82,6 @@ fn debug_shows_the_value() {
 }
 
 #[test]
-#[cfg(feature = "bytemuck")]
 fn debug_shows_locked() {
     let mut backing = [1u64, 0]; // counter odd: a write "in progress"
     let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
@@ -103,7 +100,6 @@ fn send_and_sync_for_send_types() {
 // Layout and the cross-process constructors
 // ---------------------------------------------------------------------------
 
-#[cfg(feature = "bytemuck")]
 /// An 8-aligned region of `words * 8` bytes whose first word (the counter,
 /// on targets with 64-bit atomics) is `counter` and the rest zero.
 ///
@@ -141,7 +137,6 @@ fn layout_consts() {
 
 /// The documented layout is the real one: counter at 0, data at
 /// `DATA_OFFSET`, +2 per write. Another process relies on exactly this.
-#[cfg(feature = "bytemuck")]
 #[test]
 #[cfg(target_has_atomic = "64")]
 fn layout_is_counter_then_data() {
@@ -157,22 +152,22 @@ fn layout_is_counter_then_data() {
     assert_eq!(data, [7, 8, 9]);
 }
 
-#[cfg(feature = "bytemuck")]
 #[test]
 fn from_bytes_checks_alignment_and_size() {
     let mut backing = region(16, 0);
     let bytes = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
     let size = SeqLock::<[u64; 8]>::SIZE;
 
-    let misaligned = bytes.get(4..).unwrap();
+    let misaligned = bytes.get_mut(4..).unwrap();
+    let addr = misaligned.as_ptr().addr();
     match SeqLock::<[u64; 8]>::from_bytes(misaligned) {
-        Err(Error::Misaligned { addr, align }) => {
-            assert_eq!(addr, misaligned.as_ptr().addr());
+        Err(Error::Misaligned { addr: a, align }) => {
+            assert_eq!(a, addr);
             assert_eq!(align, SeqLock::<[u64; 8]>::ALIGN);
         }
         other => panic!("expected Misaligned, got {other:?}"),
     }
-    let short = bytes.get(..size - 1).unwrap();
+    let short = bytes.get_mut(..size - 1).unwrap();
     assert_eq!(
         SeqLock::<[u64; 8]>::from_bytes(short).unwrap_err(),
         Error::OutOfBounds {
@@ -181,18 +176,17 @@ fn from_bytes_checks_alignment_and_size() {
             size: size - 1
         }
     );
-    assert!(SeqLock::<[u64; 8]>::from_bytes(bytes.get(..0).unwrap()).is_err());
+    assert!(SeqLock::<[u64; 8]>::from_bytes(bytes.get_mut(..0).unwrap()).is_err());
     // Exactly SIZE, and a longer region (the prefix is used), both work.
-    assert!(SeqLock::<[u64; 8]>::from_bytes(bytes.get(..size).unwrap()).is_ok());
+    assert!(SeqLock::<[u64; 8]>::from_bytes(bytes.get_mut(..size).unwrap()).is_ok());
     let lock = SeqLock::<[u64; 8]>::from_bytes(bytes).unwrap();
     assert_eq!(lock.read(), [0; 8]);
     // Errors write nothing.
-    assert!(SeqLock::init_in(short, [9u64; 8]).is_err());
-    assert!(SeqLock::init_in(misaligned, [9u64; 8]).is_err());
+    assert!(SeqLock::init_in(bytes.get_mut(..size - 1).unwrap(), [9u64; 8]).is_err());
+    assert!(SeqLock::init_in(bytes.get_mut(4..).unwrap(), [9u64; 8]).is_err());
     assert_eq!(backing, [0; 16]);
 }
 
-#[cfg(feature = "bytemuck")]
 #[test]
 fn init_in_recovers_a_lock_left_odd() {
     let mut backing = region(4, 7); // a writer died mid-write
@@ -209,7 +203,6 @@ fn init_in_recovers_a_lock_left_odd() {
 
 /// A hostile counter near the top of its range: every step wraps, and
 /// nothing panics (debug builds would panic on a non-wrapping `+`).
-#[cfg(feature = "bytemuck")]
 #[test]
 #[cfg(target_has_atomic = "64")]
 fn counter_wraps() {
@@ -228,7 +221,6 @@ fn counter_wraps() {
     assert_eq!(backing[0], 0);
 }
 
-#[cfg(all(feature = "std", feature = "bytemuck"))]
 #[test]
 fn try_read_and_read_timeout_do_not_wait_for_a_stuck_writer() {
     let mut backing = region(2, 41); // odd: "locked" by nobody alive
@@ -241,7 +233,7 @@ fn try_read_and_read_timeout_do_not_wait_for_a_stuck_writer() {
     let err = lock.read_timeout(timeout).unwrap_err();
     let took = start.elapsed();
     match err {
-        ReadTimeout::Stalled { seq, unchanged_for } => {
+        Timeout::Stalled { seq, unchanged_for } => {
             assert_eq!(seq, 41);
             assert!(unchanged_for >= timeout, "{unchanged_for:?}");
         }
@@ -272,7 +264,7 @@ trait Lock<T>: Sync {
     fn update(&self, f: impl FnOnce(T) -> T) -> T;
 }
 
-impl<T: Copy + Send> Lock<T> for SeqLock<T> {
+impl<T: bytemuck::NoUninit + Send> Lock<T> for SeqLock<T> {
     fn read(&self) -> T {
         SeqLock::read(self)
     }
@@ -583,7 +575,6 @@ fn try_read_under_a_writer_is_never_torn() {
 
 /// The same stress through `from_bytes` on a plain byte region, as another
 /// process would see it.
-#[cfg(feature = "bytemuck")]
 #[test]
 fn stress_through_from_bytes() {
     let mut backing = region(SeqLock::<[u64; 8]>::SIZE / 8, 0);
@@ -610,7 +601,7 @@ struct NoRecheck<T> {
     data: AtomicPerByte<T>,
 }
 
-impl<T: Copy> NoRecheck<T> {
+impl<T: bytemuck::NoUninit> NoRecheck<T> {
     fn new(value: T) -> Self {
         NoRecheck {
             seq: AtomicU64::new(0),

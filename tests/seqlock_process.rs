@@ -8,7 +8,7 @@
 //! role. Without that variable `child_process` does nothing.
 //!
 //! The mapping is the crate's `SharedMemory`, wrapped in [`Region`].
-#![cfg(all(target_os = "linux", not(miri), feature = "std", feature = "bytemuck"))]
+#![cfg(all(target_os = "linux", not(miri), feature = "std"))]
 
 mod common;
 
@@ -18,10 +18,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use bytemuck::{Pod, Zeroable};
-use bytewise::{AtomicBytes, ReadTimeout, SeqLock, SharedMemory};
+use bytewise::{AtomicBytes, SeqLock, SharedMemory, Timeout};
 
-/// The child's role: `protocol` (write with the lock, then hang holding it)
-/// or `raw` (store the data without the protocol: the negative control).
+/// The child's role: `protocol` (write with the lock, then hang holding it),
+/// `raw` (store the data without the protocol: the negative control) or
+/// `odd_exit` (take the lock and exit holding it).
 const ROLE_ENV: &str = "BYTEWISE_SEQLOCK_CHILD_ROLE";
 /// The inherited descriptor of the shared region.
 const FD_ENV: &str = "BYTEWISE_SEQLOCK_CHILD_FD";
@@ -63,8 +64,11 @@ impl Region {
         inheritable
     }
 
-    fn bytes(&self) -> &AtomicBytes {
-        &self.0
+    /// The lock's bytes (held exclusively: the lock is carved from them)
+    /// and the control bytes, at `CONTROL`.
+    fn parts(&mut self) -> (&mut AtomicBytes, &AtomicBytes) {
+        let (lock, control) = self.0.split_at_mut(CONTROL).expect("CONTROL < LEN");
+        (lock, control)
     }
 }
 
@@ -105,10 +109,10 @@ type Lock = SeqLock<Header>;
 /// The region: the lock at 0, control bytes at `CONTROL`.
 const LEN: usize = 8192;
 const CONTROL: usize = 4096;
-/// Control byte set by the parent: stop writing.
-const STOP: usize = CONTROL;
+/// Control byte (from `CONTROL`) set by the parent: stop writing.
+const STOP: usize = 0;
 /// Control byte set by the child: it now holds the lock and will not let go.
-const HOLDING: usize = CONTROL + 1;
+const HOLDING: usize = 1;
 /// A child never outlives this, even if its parent dies.
 const CHILD_LIFETIME: Duration = Duration::from_secs(120);
 
@@ -164,20 +168,36 @@ fn child_process() {
     let Ok(role) = std::env::var(ROLE_ENV) else {
         return;
     };
-    let region = Region::inherited(LEN);
-    let bytes = region.bytes();
+    let mut region = Region::inherited(LEN);
+    let (lock_bytes, control) = region.parts();
     let born = Instant::now();
-    let lock = Lock::from_bytes(bytes).expect("lock in region");
-    let mut serial = 0u64;
-    while !flag(bytes, STOP) && born.elapsed() < CHILD_LIFETIME {
-        serial += 1;
-        match role.as_str() {
-            "protocol" => lock.write(Header::new(serial)),
-            "raw" => bytes
+    if role == "raw" {
+        // No lock in this process: the bytes are written as plain bytes.
+        let mut serial = 0u64;
+        while !flag(control, STOP) && born.elapsed() < CHILD_LIFETIME {
+            serial += 1;
+            lock_bytes
                 .write_obj(Lock::DATA_OFFSET, &Header::new(serial))
-                .unwrap(),
-            other => panic!("unknown role {other}"),
+                .unwrap();
+            for _ in 0..serial % 16 {
+                core::hint::spin_loop();
+            }
         }
+        return;
+    }
+    let lock = Lock::from_bytes(lock_bytes).expect("lock in region");
+    if role == "odd_exit" {
+        // Die in the middle of a write: the counter stays odd for good.
+        lock.update(|_| {
+            set_flag(control, HOLDING);
+            std::process::exit(0)
+        });
+    }
+    assert_eq!(role, "protocol", "unknown role");
+    let mut serial = 0u64;
+    while !flag(control, STOP) && born.elapsed() < CHILD_LIFETIME {
+        serial += 1;
+        lock.write(Header::new(serial));
         // A short, varying pause, so that reads also start at every
         // distance from the next write instead of only succeeding when
         // this process is descheduled.
@@ -189,7 +209,7 @@ fn child_process() {
         // Take the lock and never let go: the sequence stays odd until the
         // parent kills this process.
         lock.update(|_| {
-            set_flag(bytes, HOLDING);
+            set_flag(control, HOLDING);
             while born.elapsed() < CHILD_LIFETIME {
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -207,10 +227,10 @@ fn child_process() {
 /// `try_read` and `read_timeout` return promptly, `init_in` recovers.
 #[test]
 fn reader_sees_whole_values_and_survives_a_killed_writer() {
-    let region = Region::create(LEN);
-    let bytes = region.bytes();
-    let lock = Lock::init_in(bytes, Header::new(0)).unwrap();
+    let mut region = Region::create(LEN);
     let mut child = spawn_child(&region, "protocol");
+    let (lock_bytes, control) = region.parts();
+    let lock = Lock::init_in(lock_bytes, Header::new(0)).unwrap();
 
     // Phase 1: read while the child writes.
     let start = Instant::now();
@@ -247,16 +267,16 @@ fn reader_sees_whole_values_and_survives_a_killed_writer() {
     eprintln!("cross-process: {reads} whole reads, {refused} refused, {changes} changes");
 
     // Phase 2: the child takes the lock and hangs; then it is killed.
-    set_flag(bytes, STOP);
+    set_flag(control, STOP);
     wait_for(
         "the child to take the lock",
         Duration::from_secs(30),
-        || flag(bytes, HOLDING),
+        || flag(control, HOLDING),
     );
     assert_eq!(lock.try_read(), None);
     assert!(matches!(
         lock.read_timeout(Duration::from_millis(20)),
-        Err(ReadTimeout::Stalled { .. })
+        Err(Timeout::Stalled { .. })
     ));
     child.0.kill().unwrap();
     let status = child.0.wait().unwrap();
@@ -267,7 +287,7 @@ fn reader_sees_whole_values_and_survives_a_killed_writer() {
     let err = lock.read_timeout(timeout).unwrap_err();
     let took = t0.elapsed();
     match err {
-        ReadTimeout::Stalled { seq, .. } => assert_eq!(seq % 2, 1),
+        Timeout::Stalled { seq, .. } => assert_eq!(seq % 2, 1),
         other => panic!("expected Stalled, got {other:?}"),
     }
     assert!(
@@ -278,7 +298,7 @@ fn reader_sees_whole_values_and_survives_a_killed_writer() {
     eprintln!("killed writer: read_timeout({timeout:?}) -> {err} after {took:?}");
 
     // Recovery: whoever knows the writer is dead re-initialises the lock.
-    let lock = Lock::init_in(bytes, Header::new(u64::MAX)).unwrap();
+    let lock = Lock::init_in(lock_bytes, Header::new(u64::MAX)).unwrap();
     assert_eq!(lock.try_read(), Some(Header::new(u64::MAX)));
 }
 
@@ -287,10 +307,10 @@ fn reader_sees_whole_values_and_survives_a_killed_writer() {
 /// the same check catches them. This is also what a hostile writer can do.
 #[test]
 fn a_writer_without_the_protocol_is_caught() {
-    let region = Region::create(LEN);
-    let bytes = region.bytes();
-    let lock = Lock::init_in(bytes, Header::new(0)).unwrap();
+    let mut region = Region::create(LEN);
     let _child = spawn_child(&region, "raw");
+    let (lock_bytes, control) = region.parts();
+    let lock = Lock::init_in(lock_bytes, Header::new(0)).unwrap();
 
     let start = Instant::now();
     let mut reads = 0u64;
@@ -305,10 +325,82 @@ fn a_writer_without_the_protocol_is_caught() {
             break h;
         }
     };
-    set_flag(bytes, STOP);
+    set_flag(control, STOP);
     eprintln!(
         "no protocol: torn value after {reads} reads, {:?} (serial {})",
         start.elapsed(),
         torn.serial
     );
+}
+
+/// This thread's CPU time (user + system).
+fn thread_cpu_time() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// A peer takes the lock and exits holding it (the counter stays odd for
+/// good). Our writers must not hang: `try_write` and `try_update` return at
+/// once, `write_timeout` and `update_timeout` after their timeout, without
+/// burning a core while they wait, and nothing is written.
+#[test]
+fn writer_survives_a_peer_that_exits_holding_the_lock() {
+    let mut region = Region::create(LEN);
+    let mut child = spawn_child(&region, "odd_exit");
+    let (lock_bytes, control) = region.parts();
+    let lock = Lock::init_in(lock_bytes, Header::new(7)).unwrap();
+    wait_for(
+        "the child to take the lock",
+        Duration::from_secs(30),
+        || flag(control, HOLDING),
+    );
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+
+    let t0 = Instant::now();
+    let err = lock.try_write(Header::new(8)).unwrap_err();
+    let took = t0.elapsed();
+    assert!(
+        matches!(err, Timeout::Stalled { seq, .. } if seq % 2 == 1),
+        "{err:?}"
+    );
+    assert!(
+        took < Duration::from_millis(100),
+        "try_write waited {took:?}"
+    );
+    assert!(lock.try_update(|h| h).is_err());
+
+    let timeout = Duration::from_millis(50);
+    let t0 = Instant::now();
+    let err = lock.write_timeout(Header::new(9), timeout).unwrap_err();
+    let took = t0.elapsed();
+    assert!(matches!(err, Timeout::Stalled { .. }), "{err:?}");
+    assert!(
+        took >= timeout && took < Duration::from_secs(2),
+        "write_timeout took {took:?}"
+    );
+
+    // A longer wait, to measure the CPU it costs: sleeping, not spinning.
+    let timeout = Duration::from_millis(400);
+    let (cpu0, t0) = (thread_cpu_time(), Instant::now());
+    let err = lock
+        .update_timeout(|_| Header::new(10), timeout)
+        .unwrap_err();
+    let (cpu, wall) = (thread_cpu_time() - cpu0, t0.elapsed());
+    assert!(matches!(err, Timeout::Stalled { .. }), "{err:?}");
+    assert!(
+        wall >= timeout && wall < timeout + Duration::from_secs(2),
+        "{wall:?}"
+    );
+    assert!(
+        cpu < wall / 10,
+        "update_timeout burned {cpu:?} of CPU in {wall:?} of waiting"
+    );
+    eprintln!("stalled peer: update_timeout({timeout:?}) used {cpu:?} CPU in {wall:?}");
+
+    // Nothing was written: the data is still the value before the peer.
+    let data: Header = lock_bytes.read_obj(Lock::DATA_OFFSET).unwrap();
+    assert_eq!(data, Header::new(7));
+    let lock = Lock::init_in(lock_bytes, Header::new(11)).unwrap();
+    assert_eq!(lock.try_read(), Some(Header::new(11)));
 }

@@ -325,6 +325,12 @@ fn unmappable_fds_are_invalid_input() {
         ErrorKind::InvalidInput
     );
 
+    // A directory by path: `open(2)` says EISDIR; we say InvalidInput, as
+    // for a directory fd above, and name the path.
+    let err = SharedMemory::open(std::env::temp_dir()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("directory"), "{err}");
+
     let empty = TempPath::new("empty");
     std::fs::write(&empty.0, b"").unwrap();
     assert_eq!(
@@ -361,4 +367,24 @@ fn missing_paths_and_read_only_fds() {
     );
     // Negative control: the same file opened read-write maps fine.
     assert_eq!(SharedMemory::open(&ro.0).unwrap().len(), 100);
+}
+
+/// A mapping carved through `DerefMut`: a native atomic and a byte range
+/// side by side, seen by a second mapping of the same memory (as a peer
+/// process would see them).
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot mmap")]
+fn a_mapping_carves_into_native_atomics_and_bytes() {
+    let mut shm = SharedMemory::create(4096).unwrap();
+    let peer = SharedMemory::from_fd(shm.as_fd().try_clone_to_owned().unwrap()).unwrap();
+    let (doorbell, data) = shm.split_at_mut(64).unwrap();
+    let doorbell = doorbell.as_atomic_u64().unwrap();
+    data.write_at(0, b"ping").unwrap();
+    doorbell.store(0x0102_0304_0506_0708, Ordering::Release);
+    assert_eq!(peer.read_obj::<u64>(0).unwrap(), 0x0102_0304_0506_0708);
+    assert_eq!(peer.read_obj::<[u8; 4]>(64).unwrap(), *b"ping");
+    // Misaligned and out-of-range carvings are errors, not panics.
+    assert!(shm.get_mut(4..).unwrap().as_atomic_u64().is_err());
+    assert!(shm.split_at_mut(4097).is_err());
+    assert_eq!(shm.as_bytes_mut().len(), 4096);
 }

@@ -33,8 +33,12 @@
 //! it in narrower pieces so that the loads are served from the store buffer;
 //! `value_store_covers(len)` says whether it does for that length.
 //!
-//! Each byte of the shared side is read or written exactly once, as if by a
-//! relaxed `AtomicU8` operation. The contract needs no fences from the
+//! Each byte of the shared side is accessed as if by one relaxed `AtomicU8`
+//! operation. Stores (`store`, `copy`, `fill`) write each shared byte exactly
+//! once. Loads may read some shared bytes twice within one copy (two
+//! overlapping moves cover a short length), but each byte of the result comes
+//! from one read of that byte, so the result is as if each byte were read
+//! once (`README.md`, "Each shared byte is accessed once"). The contract needs no fences from the
 //! kernels (`raw.rs` places them); a kernel may fence internally, which only
 //! strengthens ordering (the x86_64 non-temporal and `rep movsb` paths do).
 

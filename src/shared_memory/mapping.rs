@@ -216,11 +216,7 @@ impl MapOptions {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(&self, path: impl AsRef<Path>) -> io::Result<SharedMemory> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)?;
-        self.map(file)
+        self.map(open_file(path.as_ref(), true)?)
     }
 
     /// Opens the file at `path` for reading only and maps the window
@@ -241,7 +237,7 @@ impl MapOptions {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open_read_only(&self, path: impl AsRef<Path>) -> io::Result<ReadOnlySharedMemory> {
-        self.map_read_only(std::fs::File::open(path)?)
+        self.map_read_only(open_file(path.as_ref(), false)?)
     }
 
     /// Checks `fd` and the window, then maps it.
@@ -531,4 +527,36 @@ fn mappable_size(fd: BorrowedFd<'_>) -> io::Result<u64> {
             ))
         }),
     }
+}
+
+/// Opens `path` for reading, and for writing if `write`; a directory is
+/// `InvalidInput` (not `IsADirectory`), as for every other object that
+/// cannot be mapped.
+fn open_file(path: &Path, write: bool) -> io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(write)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(Errno::ISDIR.raw_os_error()) {
+                invalid_input(format!(
+                    "cannot map {}: it is a directory, not a file",
+                    path.display()
+                ))
+            } else {
+                e
+            }
+        })?;
+    if write {
+        return Ok(file);
+    }
+    // Opening a directory read-only succeeds; refuse it here with the same
+    // message rather than as "does not support mmap" later.
+    if file.metadata()?.is_dir() {
+        return Err(invalid_input(format!(
+            "cannot map {}: it is a directory, not a file",
+            path.display()
+        )));
+    }
+    Ok(file)
 }
