@@ -752,10 +752,15 @@ macro_rules! store_mid_tpl {
 /// 4 KiB made each load wait on the store just issued to the same page
 /// offset (4K aliasing; measured 0.37x `memcpy` at 256 B).
 ///
-/// Besides `xmm0`-`xmm15` the block writes the opmask `k1`. A caller
-/// compiled without AVX-512F cannot hold a value in an opmask register;
-/// one compiled with it gets a variant that declares `k1` clobbered (an
-/// opmask operand is only accepted with that target feature).
+/// Besides `xmm0`-`xmm15` the block writes the opmask `k1`, and always
+/// declares it clobbered with `out("k1") _`. This crate is compiled without
+/// AVX-512F, but its callers may not be: a function with
+/// `#[target_feature(enable = "avx512f")]` (or a crate built with
+/// `-C target-cpu=native`) that inlines `store` may keep a mask in `k1`
+/// across it. A discarded explicit-register output needs no target feature
+/// (rustc passes it to LLVM as a plain clobber, `~{k1}`), and LLVM then
+/// keeps the caller's masks out of `k1` across the block
+/// (`tests/mask_registers.rs` fails without the clobber).
 ///
 /// # Safety
 ///
@@ -770,8 +775,7 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
     // `len - 64 * q` (1 to 64) low bits of the mask set.
     let q = (len - 1) / 64;
     let c = 64 * (q + 1) - len;
-    /// One block for `$q` whole pieces, in the variant for the caller's
-    /// target features.
+    /// One block for `$q` whole pieces.
     macro_rules! block {
         ($q:tt) => {{
             // With q = (len - 1) / 64, the whole pieces at 0, 64, ..,
@@ -780,10 +784,9 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
             // neither read nor written. Clobbers: `m`, `rcx` (the shift
             // count), `xmm0`-`xmm15` (see [`load_mid_avx512`]) and `k1`;
             // `nostack`; not `preserves_flags` (`shr` writes the flags).
-            // SAFETY (both variants): the pieces tile `0..len` inside both
-            // valid regions; AVX-512F/BW are present (caller); each access is
-            // atomic per byte (`src/imp/README.md`).
-            #[cfg(target_feature = "avx512f")]
+            // SAFETY: the pieces tile `0..len` inside both valid regions;
+            // AVX-512F/BW are present (caller); each access is atomic per
+            // byte (`src/imp/README.md`).
             unsafe {
                 asm_inline_vec!(
                     store_mid_tpl!($q),
@@ -792,18 +795,6 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
                     m = out(reg) _,
                     inout("rcx") c => _,
                     out("k1") _,
-                    options(nostack),
-                );
-            }
-            // SAFETY: as above.
-            #[cfg(not(target_feature = "avx512f"))]
-            unsafe {
-                asm_inline_vec!(
-                    store_mid_tpl!($q),
-                    s = in(reg) src,
-                    d = in(reg) dst,
-                    m = out(reg) _,
-                    inout("rcx") c => _,
                     options(nostack),
                 );
             }
