@@ -113,6 +113,63 @@ impl core::fmt::Debug for Kernel {
     }
 }
 
+/// Makes the public functions dispatch from now on as on a CPU without the
+/// features named in `names` (comma-separated: `avx512`, `avx2`, `erms`,
+/// `fsrm`); returns the first unknown name. Only x86_64 has such features:
+/// elsewhere every non-empty name is unknown.
+pub(crate) fn disable(names: &str) -> Result<(), &str> {
+    let names = names.split(',').map(str::trim).filter(|n| !n.is_empty());
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(miri),
+        not(bytewise_sanitize),
+        not(bytewise_force_portable)
+    ))]
+    {
+        let mut remove = 0;
+        for name in names {
+            remove |= selected::feature_bit(name).ok_or(name)?;
+        }
+        selected::disable(remove);
+        Ok(())
+    }
+    #[cfg(not(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(miri),
+        not(bytewise_sanitize),
+        not(bytewise_force_portable)
+    )))]
+    {
+        names.into_iter().next().map_or(Ok(()), Err)
+    }
+}
+
+/// The names of the CPU features the public functions dispatch on.
+pub(crate) fn features() -> impl Iterator<Item = &'static str> {
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(miri),
+        not(bytewise_sanitize),
+        not(bytewise_force_portable)
+    ))]
+    {
+        selected::feature_names(selected::feature_bits())
+    }
+    #[cfg(not(all(
+        target_arch = "x86_64",
+        target_feature = "sse2",
+        not(miri),
+        not(bytewise_sanitize),
+        not(bytewise_force_portable)
+    )))]
+    {
+        core::iter::empty()
+    }
+}
+
 /// Every kernel this build contains that the running CPU supports, the
 /// portable one first and the one the public functions use last.
 pub(crate) fn kernels() -> alloc_free::KernelList {
