@@ -17,14 +17,18 @@
 //! `load` and `store` with source and destination at fixed offsets from
 //! page boundaries (see `placement`).
 //!
-//! `store-only` is `ptr::write_bytes` (glibc `memset`) of the same
-//! destination: no loads at all, so the machine's store-throughput ceiling
-//! measured in the same round.
+//! `store-only` is a loop of vector stores of the widest width the dispatch
+//! uses (zmm, ymm or xmm, four per iteration) over the same destination, and
+//! no loads at all: the store-throughput ceiling of this CPU class, measured
+//! in the same round.
 //!
-//! CPU classes: `BYTEWISE_MASK=avx512` (or `avx512,avx2`) makes the public
-//! functions dispatch exactly as on a CPU without AVX-512 (or without AVX2),
-//! through the hidden `bytewise::__kernels::disable`; the header names the
-//! CPU and the features the dispatch used.
+//! CPU classes: `BYTEWISE_MASK=avx512` (or `avx2`, which implies it) makes
+//! the public functions dispatch exactly as on a CPU without AVX-512 (or
+//! without AVX2), through the hidden `bytewise::__kernels::disable`. The
+//! bench then runs itself again with `GLIBC_TUNABLES` hiding the same
+//! features from glibc, so that `memcpy` is the one such a CPU would run
+//! too (unless `GLIBC_TUNABLES` is already set). The header names the CPU,
+//! the features the dispatch used and the tunables.
 #![allow(missing_docs, clippy::std_instead_of_core)]
 
 mod common;
@@ -109,7 +113,7 @@ unsafe fn run(
         // SAFETY: as above; `src` is initialized.
         Variant::Store => unsafe { bytewise::store(src, dst, n, Relaxed) },
         // SAFETY: `dst` is valid for `n` bytes.
-        Variant::StoreOnly => unsafe { ptr::write_bytes(dst, 0x5A, n) },
+        Variant::StoreOnly => unsafe { store_only(dst, n) },
         // SAFETY: as above; the kernel contract is that of `bytewise::load`.
         Variant::Portable => unsafe { portable(src, dst, n) },
         Variant::Kernel(i) => {
@@ -291,10 +295,108 @@ fn measure_at(
     Row { label, cells }
 }
 
-/// Applies `BYTEWISE_MASK` and prints the header line naming the CPU and
-/// the features the public functions dispatch on.
+/// The vector width of the store-only loop: that of the widest kernel the
+/// dispatch uses (set by [`cpu_class`]).
+static STORE_WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(16);
+
+/// Stores `n` bytes at `dst` with vector stores of [`STORE_WIDTH`] bytes,
+/// and no loads (the last `n % 64` bytes with `write_bytes`).
+///
+/// # Safety
+///
+/// `dst` is valid for writes of `n` bytes.
+#[inline(always)]
+unsafe fn store_only(dst: *mut u8, n: usize) {
+    // SAFETY (each arm): the caller's guarantee; the width was chosen from
+    // the features the CPU reported.
+    match STORE_WIDTH.load(Relaxed) {
+        // SAFETY: as above.
+        64 => unsafe { store_only_zmm(dst, n) },
+        // SAFETY: as above.
+        32 => unsafe { store_only_ymm(dst, n) },
+        // SAFETY: as above.
+        _ => unsafe { store_only_xmm(dst, n) },
+    }
+}
+
+/// Defines one store-only loop: `$st` stores `$v` to a pointer, `$w` bytes.
+macro_rules! store_only_fn {
+    ($name:ident, $feature:literal, $w:literal, $v:expr, $st:expr) => {
+        /// # Safety
+        ///
+        /// `dst` is valid for writes of `n` bytes; the CPU has the feature.
+        #[target_feature(enable = $feature)]
+        unsafe fn $name(dst: *mut u8, n: usize) {
+            use std::arch::x86_64::*;
+            let v = $v;
+            let mut i = 0;
+            while i + 4 * $w <= n {
+                // SAFETY: `i + 4 * W <= n` (caller: valid for `n` bytes).
+                unsafe {
+                    $st(dst.add(i), v);
+                    $st(dst.add(i + $w), v);
+                    $st(dst.add(i + 2 * $w), v);
+                    $st(dst.add(i + 3 * $w), v);
+                }
+                i += 4 * $w;
+            }
+            while i + $w <= n {
+                // SAFETY: as above.
+                unsafe { $st(dst.add(i), v) };
+                i += $w;
+            }
+            // SAFETY: `i <= n`.
+            unsafe { ptr::write_bytes(dst.add(i), 0x5A, n - i) };
+        }
+    };
+}
+
+store_only_fn!(
+    store_only_zmm,
+    "avx512f",
+    64,
+    _mm512_set1_epi8(0x5A),
+    |p: *mut u8, v| _mm512_storeu_si512(p.cast(), v)
+);
+store_only_fn!(
+    store_only_ymm,
+    "avx2",
+    32,
+    _mm256_set1_epi8(0x5A),
+    |p: *mut u8, v| _mm256_storeu_si256(p.cast(), v)
+);
+store_only_fn!(
+    store_only_xmm,
+    "sse2",
+    16,
+    _mm_set1_epi8(0x5A),
+    |p: *mut u8, v| _mm_storeu_si128(p.cast(), v)
+);
+
+/// Applies `BYTEWISE_MASK` (running the bench again with matching
+/// `GLIBC_TUNABLES` first, see the module docs) and prints the header line
+/// naming the CPU, the features the public functions dispatch on and the
+/// tunables.
 fn cpu_class() {
     let mask = std::env::var("BYTEWISE_MASK").unwrap_or_default();
+    let names: Vec<&str> = mask.split(',').map(str::trim).collect();
+    if !mask.is_empty() && std::env::var_os("GLIBC_TUNABLES").is_none() {
+        let hide = if names.contains(&"avx2") {
+            "-AVX512F,-AVX512VL,-AVX512BW,-AVX2,-AVX,-AVX_Fast_Unaligned_Load"
+        } else if names.contains(&"avx512") {
+            "-AVX512F,-AVX512VL,-AVX512BW"
+        } else {
+            ""
+        };
+        if !hide.is_empty() {
+            let status = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(std::env::args_os().skip(1))
+                .env("GLIBC_TUNABLES", format!("glibc.cpu.hwcaps={hide}"))
+                .status()
+                .expect("run the bench again with GLIBC_TUNABLES");
+            std::process::exit(status.code().unwrap_or(1));
+        }
+    }
     if let Err(name) = __kernels::disable(&mask) {
         eprintln!("BYTEWISE_MASK: unknown feature {name:?}");
         std::process::exit(2);
@@ -308,8 +410,17 @@ fn cpu_class() {
             .to_string()
     };
     let features: Vec<&str> = __kernels::features().collect();
+    let width = if features.contains(&"avx512f+bw") {
+        64
+    } else if features.contains(&"avx2") {
+        32
+    } else {
+        16
+    };
+    STORE_WIDTH.store(width, Relaxed);
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
     println!(
-        "CPU: {} (family {}, model {}); dispatch features: {}{}\n",
+        "CPU: {} (family {}, model {}); dispatch features: {}{}{}; store-only loop: {width}-byte stores\n",
         field("model name"),
         field("cpu family"),
         field("model"),
@@ -322,6 +433,11 @@ fn cpu_class() {
             String::new()
         } else {
             format!(" (BYTEWISE_MASK={mask}: masked)")
+        },
+        if tunables.is_empty() {
+            String::new()
+        } else {
+            format!("; memcpy with GLIBC_TUNABLES={tunables}")
         }
     );
 }
