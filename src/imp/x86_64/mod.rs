@@ -47,11 +47,30 @@ fn direct(src: *const u8, dst: *mut u8, len: usize) -> bool {
     len < BWD_MIN || (len < DIRECT_MAX && dist % 64 == 0 && !aliases(dist))
 }
 
-/// Without AVX2, from this length `rep movsb` (with ERMS) beats the SSE2
-/// loop. On AVX-512 machines it never measured faster than the loops below
-/// (Zen 5, `cargo bench --bench compare -- --kernels`), so it is not used
-/// there.
+/// From this length up to [`NT_MIN`], `rep movsb` (with ERMS) beats the
+/// vector loops of every CPU class, unless the destination is just ahead
+/// of or just behind the source modulo 4 KiB (see [`rep_fits`]). Measured
+/// on Zen 5 with `cargo bench --bench compare -- --kernels` (ratio to
+/// glibc `memcpy`, which is `rep movsb` itself there): `rep movsb`
+/// 0.87/0.94/0.99/1.20x at 32 KiB/64 KiB/256 KiB/1 MiB, the AVX-512 loop
+/// 0.59/0.76/0.96/0.98x, the AVX2 loop 0.60/0.77/1.06/0.98x; at 16 KiB
+/// the loops win (1.59x against 0.78x). The Zen 3 figures put
+/// `rep movsb` at 0.94-1.02x from 4 KiB to 256 KiB there, where the AVX2
+/// loop measured 1.34x at 4 KiB and 0.98x at 64 KiB.
 const REP_MIN: usize = 32 * 1024;
+
+/// Whether `rep movsb` suits this pair: the destination is at the source's
+/// page offset, or at least 64 bytes away from it modulo 4 KiB, in either
+/// direction. Closer,
+/// fast strings stall on 4K aliasing: glibc's `memcpy` (which is
+/// `rep movsb` from 2 KiB on Zen 5) measured 3.5 GB/s with the destination
+/// 3 bytes past the source, half speed at 16 bytes, and 0.8x at 3 to 16
+/// bytes behind; the loops (backward for the aliasing case) do not.
+#[inline(always)]
+fn rep_fits(src: *const u8, dst: *mut u8) -> bool {
+    let d = dst.addr().wrapping_sub(src.addr()) % 4096;
+    d == 0 || (64..=4096 - 64).contains(&d)
+}
 
 /// Up to this length a source misaligned against the destination is copied
 /// with the AVX2 loop rather than the AVX-512 one: with 64-byte loads every
@@ -135,6 +154,9 @@ const NO_AVX2: u8 = !(AVX2 | AVX512);
 /// The dispatcher for copies longer than [`SMALL_MAX`], with the features
 /// in `M`.
 ///
+/// `SHARED_DST` says whether the destination is shared (`store`, `copy`)
+/// or private (`load`), which only the fences around `rep movsb` depend on.
+///
 /// Every arm is a tail call of a kernel with this function's own arguments,
 /// so it compiles to tests and one `jmp`: nothing is saved on the stack.
 /// The one call that would need the arguments afterwards, the first
@@ -146,36 +168,45 @@ const NO_AVX2: u8 = !(AVX2 | AVX512);
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len > SMALL_MAX`.
 #[inline(never)]
-unsafe fn copy_large<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
+unsafe fn copy_large<const M: u8, const SHARED_DST: bool>(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+) {
     let f = cached() & M;
     // SAFETY (every arm): the caller's contract and `len > 64`; each arm
     // only runs instructions whose feature bit `detect` reported (SSE2 and
     // `rep movsb` are part of x86_64).
     if f == 0 {
         // SAFETY: as above.
-        unsafe { copy_large_cold::<M>(src, dst, len) }
-    } else if f & AVX512 != 0 {
-        if len < NT_MIN {
-            // SAFETY: as above.
-            unsafe { copy_avx512_machine(src, dst, len) }
-        } else {
+        unsafe { copy_large_cold::<M, SHARED_DST>(src, dst, len) }
+    } else if len >= NT_MIN {
+        if f & AVX512 != 0 {
             // SAFETY: as above.
             unsafe { vector::copy_avx512_nt(src, dst, len) }
-        }
-    } else if f & AVX2 != 0 {
-        if len < NT_MIN {
-            // SAFETY: as above.
-            unsafe { vector::copy_avx2(src, dst, len) }
         } else {
             // SAFETY: as above.
             unsafe { vector::copy_sse2_nt(src, dst, len) }
         }
-    } else if len >= NT_MIN {
+    } else if len >= REP_MIN && f & ERMS != 0 && rep_fits(src, dst) {
+        if SHARED_DST {
+            // SAFETY: as above.
+            unsafe { vector::rep_movsb_shared(src, dst, len) }
+        } else {
+            // SAFETY: as above.
+            unsafe { vector::rep_movsb_private(src, dst, len) }
+        }
+    } else if f & AVX512 != 0 {
         // SAFETY: as above.
-        unsafe { vector::copy_sse2_nt(src, dst, len) }
-    } else if len >= REP_MIN && f & ERMS != 0 {
-        // SAFETY: as above.
-        unsafe { vector::rep_movsb(src, dst, len) }
+        unsafe { copy_avx512_machine(src, dst, len) }
+    } else if f & AVX2 != 0 {
+        if len >= BWD_MIN && aliases(dst.addr().wrapping_sub(src.addr())) {
+            // SAFETY: as above.
+            unsafe { vector::copy_avx2_bwd(src, dst, len) }
+        } else {
+            // SAFETY: as above.
+            unsafe { vector::copy_avx2(src, dst, len) }
+        }
     } else {
         // SAFETY: as above.
         unsafe { vector::copy_sse2(src, dst, len) }
@@ -189,11 +220,15 @@ unsafe fn copy_large<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
 /// As [`copy_large`].
 #[cold]
 #[inline(never)]
-unsafe fn copy_large_cold<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
+unsafe fn copy_large_cold<const M: u8, const SHARED_DST: bool>(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+) {
     features();
     // SAFETY: the caller's contract; the cache is now set, so this does not
     // come back here.
-    unsafe { copy_large::<M>(src, dst, len) }
+    unsafe { copy_large::<M, SHARED_DST>(src, dst, len) }
 }
 
 /// The dispatcher for fills longer than [`SMALL_MAX`], as [`copy_large`].
@@ -288,7 +323,7 @@ unsafe fn load_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
         unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
-        unsafe { copy_large::<M>(src, dst, len) }
+        unsafe { copy_large::<M, false>(src, dst, len) }
     }
 }
 
@@ -333,7 +368,7 @@ unsafe fn store_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
         unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
-        unsafe { copy_large::<M>(src, dst, len) }
+        unsafe { copy_large::<M, true>(src, dst, len) }
     }
 }
 
@@ -482,6 +517,13 @@ fixed_kernel!(
     vector::fill_avx2
 );
 fixed_kernel!(
+    AVX2_BWD,
+    "avx2_bwd",
+    vector::copy_avx2_bwd,
+    vector::copy_avx2_bwd,
+    vector::fill_avx2
+);
+fixed_kernel!(
     AVX512_K,
     "avx512",
     vector::copy_avx512,
@@ -512,8 +554,8 @@ fixed_kernel!(
 fixed_kernel!(
     REP_MOVSB,
     "rep_movsb",
-    vector::rep_movsb,
-    vector::rep_movsb,
+    vector::rep_movsb_private,
+    vector::rep_movsb_shared,
     vector::rep_stosb
 );
 
@@ -585,6 +627,7 @@ pub(crate) fn supported_kernels(list: &mut KernelList) {
     list.push(REP_MOVSB);
     if f & AVX2 != 0 {
         list.push(AVX2_K);
+        list.push(AVX2_BWD);
     }
     if f & AVX512 != 0 {
         list.push(AVX512_K);

@@ -562,6 +562,53 @@ copy_fn!(
     )
 );
 
+copy_fn!(
+    /// AVX2 copy that runs backward, from the end of the buffers: the
+    /// AVX2 counterpart of [`copy_avx512_bwd`], for the same 4K-aliasing
+    /// pairs on CPUs without AVX-512.
+    ///
+    /// The end is aligned first: 1, 2, 4, 8 and 16 bytes are moved from the
+    /// end whenever that bit of the destination's end address is set, so
+    /// that it becomes 32-aligned; then 128-byte blocks and 32-byte pieces
+    /// run down with aligned stores; the fewer than 32 bytes left at the
+    /// start are moved forward by the bits of their count (16 with a VEX
+    /// xmm move, then 8, 4, 2, 1). Each piece starts where the previous one
+    /// ended, so they tile `0..len`: no byte is accessed twice.
+    copy_avx2_bwd,
+    concat!(
+        "lea r8, [rsi + rcx]\n lea r9, [rdi + rcx]\n",
+        "test r9b, 1\n jz 2f\n",
+        "sub r8, 1\n sub r9, 1\n sub rcx, 1\n",
+        "movzx eax, byte ptr [r8]\n mov byte ptr [r9], al\n 2:\n",
+        "test r9b, 2\n jz 2f\n",
+        "sub r8, 2\n sub r9, 2\n sub rcx, 2\n",
+        "movzx eax, word ptr [r8]\n mov word ptr [r9], ax\n 2:\n",
+        "test r9b, 4\n jz 2f\n",
+        "sub r8, 4\n sub r9, 4\n sub rcx, 4\n",
+        "mov eax, dword ptr [r8]\n mov dword ptr [r9], eax\n 2:\n",
+        "test r9b, 8\n jz 2f\n",
+        "sub r8, 8\n sub r9, 8\n sub rcx, 8\n",
+        "mov rax, qword ptr [r8]\n mov qword ptr [r9], rax\n 2:\n",
+        "test r9b, 16\n jz 2f\n",
+        "sub r8, 16\n sub r9, 16\n sub rcx, 16\n",
+        "vmovdqu xmm0, xmmword ptr [r8]\n vmovdqa xmmword ptr [r9], xmm0\n 2:\n",
+        "cmp rcx, 128\n jb 3f\n",
+        "4:\n",
+        "vmovdqu ymm0, [r8 - 32]\n vmovdqu ymm1, [r8 - 64]\n",
+        "vmovdqu ymm2, [r8 - 96]\n vmovdqu ymm3, [r8 - 128]\n",
+        "vmovdqa [r9 - 32], ymm0\n vmovdqa [r9 - 64], ymm1\n",
+        "vmovdqa [r9 - 96], ymm2\n vmovdqa [r9 - 128], ymm3\n",
+        "sub r8, 128\n sub r9, 128\n sub rcx, 128\n cmp rcx, 128\n jae 4b\n",
+        "3:\n cmp rcx, 32\n jb 5f\n",
+        "6:\n vmovdqu ymm0, [r8 - 32]\n vmovdqa [r9 - 32], ymm0\n",
+        "sub r8, 32\n sub r9, 32\n sub rcx, 32\n cmp rcx, 32\n jae 6b\n",
+        "5:\n",
+        tail_16!(),
+        tail_gpr!(),
+        "vzeroupper\n",
+    )
+);
+
 fill_fn!(
     /// SSE2 fill.
     fill_sse2,
@@ -1051,39 +1098,42 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
     }
 }
 
-/// `rep movsb` between `sfence` and `mfence`, for `load`, `store` and
-/// `copy` alike.
+/// `rep movsb` for `load`: a shared source, a private destination; followed
+/// by `sfence` and `lfence`.
 ///
 /// The fast-string microcode may perform the accesses of one `rep movsb`
 /// out of order (Intel SDM Vol. 3A §9.2.4, "Fast-String Operation and
 /// Out-of-Order Stores"); bytes are unsequenced in our contract, so that is
-/// fine inside the copy. Against the code around it:
+/// fine inside the copy. Against the code after it:
 ///
 /// - Intel orders string operations with other stores (§9.2.4.1), but AMD's
-///   fast-string implementation may switch to streaming stores for large
-///   sizes and the AMD APM does not promise the same ordering in those
-///   words. So the copy is fenced like the non-temporal loops.
-/// - `sfence` before keeps every earlier store (those before `store`'s
-///   `fence(Release)`) visible before any of the copy's stores.
-/// - `mfence` after makes every store of the copy globally visible before
-///   any later store. For a shared destination that later store may be a
-///   seqlock's closing counter store; for `load`'s *private* destination it
-///   may be the `Release` store that hands the buffer to another thread,
-///   which must not see the buffer half written. `mfence` also keeps every
-///   later load after the copy's loads (a seqlock's sequence re-check after
-///   `load(.., Acquire)`, whose `fence(Acquire)` is only a compiler barrier
-///   on x86; Vol. 2 `MFENCE`: "serializes all store and load operations
-///   issued prior"; AMD APM Vol. 2 §7.4.2).
+///   fast strings may use streaming stores for large sizes, and the AMD APM
+///   does not promise the same ordering in those words; the Intel SDM lists
+///   string operations among the exceptions to "writes are not reordered
+///   with other writes" (§9.2.2). The destination is private, but a later
+///   `Release` store may hand it to another thread, which must then see all
+///   of it: `sfence` makes every store of the copy globally visible before
+///   any later store (Vol. 2 `SFENCE`; AMD APM Vol. 2 §7.4.2, which applies
+///   it to write-combined and streaming stores too).
+/// - `lfence` keeps every later load after the copy's loads ("no later
+///   instruction begins execution until LFENCE completes", Vol. 2 `LFENCE`):
+///   a seqlock's re-check of its counter after `load(.., Acquire)`, whose
+///   `fence(Acquire)` is only a compiler barrier on x86.
+/// - Nothing is needed before the copy: its loads read shared memory, which
+///   x86 never reorders with earlier loads, and its stores go to memory no
+///   one else looks at until that later `Release` store. (`SeqCst` adds
+///   its own `mfence` in `raw.rs`.)
 ///
-/// The fences cost nothing measurable at the sizes (32 KiB and more) where
-/// `rep movsb` is used.
+/// `mfence` in place of the two fences measured 0.87x `memcpy` at 32 KiB
+/// instead of 1.00x (Zen 5): it also waits for the store buffer to drain
+/// before any later load.
 ///
 /// # Safety
 ///
 /// Behavior is undefined if any of these is violated:
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
 #[inline(never)]
-pub(super) unsafe fn rep_movsb(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize) {
     // Options: `nostack`; not `preserves_flags` (conservative for string
     // microcode); never `nomem`/`readonly`: it reads and writes memory.
     // SAFETY: `rep movsb` copies `len` bytes ascending (DF is clear on entry
@@ -1092,9 +1142,9 @@ pub(super) unsafe fn rep_movsb(src: *const u8, dst: *mut u8, len: usize) {
     // memory.
     unsafe {
         asm!(
-            "sfence",
             "rep movsb",
-            "mfence",
+            "sfence",
+            "lfence",
             inout("rcx") len => _,
             inout("rsi") src => _,
             inout("rdi") dst => _,
@@ -1103,7 +1153,34 @@ pub(super) unsafe fn rep_movsb(src: *const u8, dst: *mut u8, len: usize) {
     }
 }
 
-/// `rep stosb` between two `sfence` (see [`rep_movsb`]; a fill
+/// `rep movsb` for a shared destination (`store`, `copy`): as
+/// [`rep_movsb_private`], and `sfence` before the copy as well, so that
+/// every earlier store (those before `store`'s `fence(Release)`) is
+/// globally visible before any store of the copy, which streaming stores
+/// would otherwise be allowed to pass.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
+#[inline(never)]
+pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: as in `rep_movsb_private`; the fences touch no memory.
+    unsafe {
+        asm!(
+            "sfence",
+            "rep movsb",
+            "sfence",
+            "lfence",
+            inout("rcx") len => _,
+            inout("rsi") src => _,
+            inout("rdi") dst => _,
+            options(nostack),
+        );
+    }
+}
+
+/// `rep stosb` between two `sfence` (see [`rep_movsb_shared`]; a fill
 /// reads no shared memory, so ordering its stores is enough).
 ///
 /// # Safety
@@ -1114,7 +1191,7 @@ pub(super) unsafe fn rep_movsb(src: *const u8, dst: *mut u8, len: usize) {
 pub(super) unsafe fn rep_stosb(dst: *mut u8, byte: u8, len: usize) {
     // SAFETY: `rep stosb` writes `len` bytes ascending (DF clear), each
     // exactly once, inside the valid region (caller). Options as in
-    // `rep_movsb`.
+    // `rep_movsb_private`.
     unsafe {
         asm!(
             "sfence",
