@@ -326,6 +326,10 @@ unsafe fn load_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
         // SAFETY: the caller's contract (`dst` is private), `65 <= len
         // <= 256`; SSE2 is part of x86_64.
         unsafe { vector::load_mid_sse2(src, dst, len) }
+    } else if len <= 512 && f & AVX512 != 0 {
+        // SAFETY: the caller's contract, `257 <= len <= 512`, AVX-512
+        // detected.
+        unsafe { vector::store_avx512_512(src, dst, len) }
     } else if f & AVX512 != 0 && direct(src, dst, len) {
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
         unsafe { vector::copy_avx512(src, dst, len) }
@@ -370,6 +374,10 @@ unsafe fn store_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
         // SAFETY: the caller's contract, `65 <= len <= 256`; SSE2 is part
         // of x86_64.
         unsafe { vector::store_mid_sse2(src, dst, len) }
+    } else if len <= 512 && f & AVX512 != 0 {
+        // SAFETY: the caller's contract, `257 <= len <= 512`, AVX-512
+        // detected.
+        unsafe { vector::store_avx512_512(src, dst, len) }
     } else if f & AVX512 != 0 && direct(src, dst, len) {
         // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.

@@ -773,6 +773,38 @@ copy_fn!(
     )
 );
 
+copy_fn!(
+    /// `load`, `store` and `copy` of 257 to 512 bytes with AVX-512: `q` = 4
+    /// to 7 whole 64-byte pieces from the start (`q = (len - 1) / 64`) and
+    /// the top `len - 64 * q` lanes of the vector that ends at `len` (see
+    /// [`tail_mask`]), all loads before the stores, no loop. The pieces
+    /// tile `0..len` without overlap: each byte read once and written once.
+    /// Measured (Zen 5, ratio to `memcpy`): 1.09-1.34x at 300 and 400
+    /// bytes where the forward loop gave 0.73-0.8x at 512; for `load`,
+    /// eight overlapping unmasked moves (as at 65-256 bytes) measured
+    /// 0.79-0.92x at 300 and 400 bytes, so `load` uses this too.
+    store_avx512_512,
+    concat!(
+        // k1 = the top r = ((len - 1) & 63) + 1 bits: NOT of the low
+        // 64 - r = 63 - ((len - 1) & 63) bits.
+        "lea rax, [rcx - 1]\n and eax, 63\n mov r8d, 63\n sub r8d, eax\n",
+        "xor edx, edx\n bts rdx, r8\n dec rdx\n not rdx\n kmovq k1, rdx\n",
+        "vmovdqu64 zmm0, [rsi]\n vmovdqu64 zmm1, [rsi + 64]\n",
+        "vmovdqu64 zmm2, [rsi + 128]\n vmovdqu64 zmm3, [rsi + 192]\n",
+        "cmp rcx, 320\n jbe 2f\n vmovdqu64 zmm4, [rsi + 256]\n",
+        "cmp rcx, 384\n jbe 2f\n vmovdqu64 zmm5, [rsi + 320]\n",
+        "cmp rcx, 448\n jbe 2f\n vmovdqu64 zmm6, [rsi + 384]\n",
+        "2:\n vmovdqu8 zmm7 {{k1}} {{z}}, [rsi + rcx - 64]\n",
+        "vmovdqu64 [rdi], zmm0\n vmovdqu64 [rdi + 64], zmm1\n",
+        "vmovdqu64 [rdi + 128], zmm2\n vmovdqu64 [rdi + 192], zmm3\n",
+        "cmp rcx, 320\n jbe 2f\n vmovdqu64 [rdi + 256], zmm4\n",
+        "cmp rcx, 384\n jbe 2f\n vmovdqu64 [rdi + 320], zmm5\n",
+        "cmp rcx, 448\n jbe 2f\n vmovdqu64 [rdi + 384], zmm6\n",
+        "2:\n vmovdqu8 [rdi + rcx - 64] {{k1}}, zmm7\n",
+        "vzeroupper\n",
+    )
+);
+
 /// `load` of 65 to 256 bytes with AVX-512: two or four unaligned 64-byte
 /// moves that may overlap, no loop and no mask.
 ///
