@@ -300,11 +300,25 @@ fn measure_at(
 static STORE_WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(16);
 
 /// Stores `n` bytes at `dst` with vector stores of [`STORE_WIDTH`] bytes,
-/// and no loads (the last `n % 64` bytes with `write_bytes`).
+/// and no loads (the last `n % 64` bytes with `write_bytes`); `write_bytes`
+/// alone off x86_64.
 ///
 /// # Safety
 ///
 /// `dst` is valid for writes of `n` bytes.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+unsafe fn store_only(dst: *mut u8, n: usize) {
+    // SAFETY: the caller's guarantee.
+    unsafe { ptr::write_bytes(dst, 0x5A, n) }
+}
+
+/// [`store_only`] on x86_64.
+///
+/// # Safety
+///
+/// `dst` is valid for writes of `n` bytes.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn store_only(dst: *mut u8, n: usize) {
     // SAFETY (each arm): the caller's guarantee; the width was chosen from
@@ -322,6 +336,10 @@ unsafe fn store_only(dst: *mut u8, n: usize) {
 /// Defines one store-only loop: `$st` stores `$v` to a pointer, `$w` bytes.
 macro_rules! store_only_fn {
     ($name:ident, $feature:literal, $w:literal, $v:expr, $st:expr) => {
+        #[cfg(target_arch = "x86_64")]
+        // The AVX-512 intrinsics are stable since Rust 1.89; only the
+        // benchmark uses them.
+        #[allow(clippy::incompatible_msrv)]
         /// # Safety
         ///
         /// `dst` is valid for writes of `n` bytes; the CPU has the feature.

@@ -442,9 +442,7 @@ fn main() {
         let r = row(value, Kind::ReadUnderPausingWriter);
         let x = figure(r, "bytewise::SeqLock") / figure(r, "seqlock crate");
         check(
-            &format!(
-                "reads/s, writer pausing 2 µs, {value}, bytewise / seqlock crate (>= 1.00)"
-            ),
+            &format!("reads/s, writer pausing 2 µs, {value}, bytewise / seqlock crate (>= 1.00)"),
             x,
             x >= 1.0,
         );
