@@ -26,8 +26,8 @@
 //! `src/imp/README.md`), and `load` uses the same loops.
 //!
 //! Requires `len >= 64`: the head then consumes fewer than `len` bytes.
-//! (`load_mid_avx512`, for `load` only, is the one routine here whose moves
-//! overlap; see its docs.)
+//! (`load_mid_avx512`, `load_mid_avx2` and `load_mid_sse2`, for `load` only,
+//! are the routines here whose moves overlap; see their docs.)
 //!
 //! # `asm!` options
 //!
@@ -39,13 +39,20 @@
 //!   live in a ymm/zmm upper half or an opmask register there, and callers
 //!   reach it through an ordinary call (or tail call), across which the SysV
 //!   ABI makes all vector and opmask registers caller-saved. The exceptions
-//!   are `load_mid_avx512` and `store_mid_avx512` (65 to 256 bytes), which
-//!   are inlined into their callers and declare their clobbers explicitly
-//!   instead (see their docs).
+//!   are `load_mid_avx512`, `store_mid_avx512`, `load_mid_avx2` and
+//!   `store_mid_avx2` (65 to 256 bytes), which are inlined into their
+//!   callers and declare every register they write explicitly instead,
+//!   whatever target features the caller has (see their docs).
 //! - `nostack`: nothing is pushed.
 //! - not `preserves_flags`: `test`, `cmp`, `add`, `sub` write the flags.
 //! - never `nomem`/`readonly`/`pure`: the blocks read memory that others
 //!   may be writing and write memory.
+//!
+//! Every block is code with local numeric labels (`2:`, `3:` ...) and plain
+//! `jcc`/`jmp` only (no computed jumps, no calls, no data in the block), and
+//! each instruction that touches the source or the destination is its own
+//! assembly statement, so that each can be given its own entry (an
+//! exception-table record, say) without restructuring.
 //!
 //! # Ordering of non-temporal stores
 //!
