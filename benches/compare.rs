@@ -14,8 +14,21 @@
 //! `usize` path), with `inline-always`.
 //!
 //! `-- --kernels`: each kernel's `load` alone. `-- --placement`: `memcpy`,
-//! `load` and `store` with the destination at fixed offsets from a
-//! page-aligned source (see `placement`).
+//! `load` and `store` with source and destination at fixed offsets from
+//! page boundaries (see `placement`).
+//!
+//! `store-only` is a loop of vector stores of the widest width the dispatch
+//! uses (zmm, ymm or xmm, four per iteration) over the same destination, and
+//! no loads at all: the store-throughput ceiling of this CPU class, measured
+//! in the same round.
+//!
+//! CPU classes: `BYTEWISE_MASK=avx512` (or `avx2`, which implies it) makes
+//! the public functions dispatch exactly as on a CPU without AVX-512 (or
+//! without AVX2), through the hidden `bytewise::__kernels::disable`. The
+//! bench then runs itself again with `GLIBC_TUNABLES` hiding the same
+//! features from glibc, so that `memcpy` is the one such a CPU would run
+//! too (unless `GLIBC_TUNABLES` is already set). The header names the CPU,
+//! the features the dispatch used and the tunables.
 #![allow(missing_docs, clippy::std_instead_of_core)]
 
 mod common;
@@ -51,6 +64,8 @@ enum Variant {
     Memcpy,
     Load,
     Store,
+    /// `memset` of the destination: the store-throughput ceiling.
+    StoreOnly,
     AmcLoad,
     AmcStore,
     Portable,
@@ -64,6 +79,7 @@ impl Variant {
             Variant::Memcpy => "memcpy",
             Variant::Load => "load",
             Variant::Store => "store",
+            Variant::StoreOnly => "store-only",
             Variant::AmcLoad => "atomic-memcpy load",
             Variant::AmcStore => "atomic-memcpy store",
             Variant::Portable => "portable load",
@@ -96,6 +112,8 @@ unsafe fn run(
         Variant::Load => unsafe { bytewise::load(src, dst, n, Relaxed) },
         // SAFETY: as above; `src` is initialized.
         Variant::Store => unsafe { bytewise::store(src, dst, n, Relaxed) },
+        // SAFETY: `dst` is valid for `n` bytes.
+        Variant::StoreOnly => unsafe { store_only(dst, n) },
         // SAFETY: as above; the kernel contract is that of `bytewise::load`.
         Variant::Portable => unsafe { portable(src, dst, n) },
         Variant::Kernel(i) => {
@@ -129,6 +147,7 @@ fn time(
         Variant::AmcStore => time_v::<4>(v, src, dst, n, iters, portable),
         Variant::Portable => time_v::<5>(v, src, dst, n, iters, portable),
         Variant::Kernel(_) => time_v::<6>(v, src, dst, n, iters, portable),
+        Variant::StoreOnly => time_v::<7>(v, src, dst, n, iters, portable),
     }
 }
 
@@ -149,6 +168,7 @@ fn time_v<const C: u8>(
         3 => Variant::AmcLoad,
         4 => Variant::AmcStore,
         5 => Variant::Portable,
+        7 => Variant::StoreOnly,
         _ => v,
     };
     let t = Instant::now();
@@ -275,8 +295,174 @@ fn measure_at(
     Row { label, cells }
 }
 
+/// The vector width of the store-only loop: that of the widest kernel the
+/// dispatch uses (set by [`cpu_class`]).
+static STORE_WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(16);
+
+/// Stores `n` bytes at `dst` with vector stores of [`STORE_WIDTH`] bytes,
+/// and no loads (the last `n % 64` bytes with `write_bytes`); `write_bytes`
+/// alone off x86_64.
+///
+/// # Safety
+///
+/// `dst` is valid for writes of `n` bytes.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+unsafe fn store_only(dst: *mut u8, n: usize) {
+    // SAFETY: the caller's guarantee.
+    unsafe { ptr::write_bytes(dst, 0x5A, n) }
+}
+
+/// [`store_only`] on x86_64.
+///
+/// # Safety
+///
+/// `dst` is valid for writes of `n` bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn store_only(dst: *mut u8, n: usize) {
+    // SAFETY (each arm): the caller's guarantee; the width was chosen from
+    // the features the CPU reported.
+    match STORE_WIDTH.load(Relaxed) {
+        // SAFETY: as above.
+        64 => unsafe { store_only_zmm(dst, n) },
+        // SAFETY: as above.
+        32 => unsafe { store_only_ymm(dst, n) },
+        // SAFETY: as above.
+        _ => unsafe { store_only_xmm(dst, n) },
+    }
+}
+
+/// Defines one store-only loop: `$st` stores `$v` to a pointer, `$w` bytes.
+macro_rules! store_only_fn {
+    ($name:ident, $feature:literal, $w:literal, $v:expr, $st:expr) => {
+        #[cfg(target_arch = "x86_64")]
+        // The AVX-512 intrinsics are stable since Rust 1.89; only the
+        // benchmark uses them.
+        #[allow(clippy::incompatible_msrv)]
+        /// # Safety
+        ///
+        /// `dst` is valid for writes of `n` bytes; the CPU has the feature.
+        #[target_feature(enable = $feature)]
+        unsafe fn $name(dst: *mut u8, n: usize) {
+            use std::arch::x86_64::*;
+            let v = $v;
+            let mut i = 0;
+            while i + 4 * $w <= n {
+                // SAFETY: `i + 4 * W <= n` (caller: valid for `n` bytes).
+                unsafe {
+                    $st(dst.add(i), v);
+                    $st(dst.add(i + $w), v);
+                    $st(dst.add(i + 2 * $w), v);
+                    $st(dst.add(i + 3 * $w), v);
+                }
+                i += 4 * $w;
+            }
+            while i + $w <= n {
+                // SAFETY: as above.
+                unsafe { $st(dst.add(i), v) };
+                i += $w;
+            }
+            // SAFETY: `i <= n`.
+            unsafe { ptr::write_bytes(dst.add(i), 0x5A, n - i) };
+        }
+    };
+}
+
+store_only_fn!(
+    store_only_zmm,
+    "avx512f",
+    64,
+    _mm512_set1_epi8(0x5A),
+    |p: *mut u8, v| _mm512_storeu_si512(p.cast(), v)
+);
+store_only_fn!(
+    store_only_ymm,
+    "avx2",
+    32,
+    _mm256_set1_epi8(0x5A),
+    |p: *mut u8, v| _mm256_storeu_si256(p.cast(), v)
+);
+store_only_fn!(
+    store_only_xmm,
+    "sse2",
+    16,
+    _mm_set1_epi8(0x5A),
+    |p: *mut u8, v| _mm_storeu_si128(p.cast(), v)
+);
+
+/// Applies `BYTEWISE_MASK` (running the bench again with matching
+/// `GLIBC_TUNABLES` first, see the module docs) and prints the header line
+/// naming the CPU, the features the public functions dispatch on and the
+/// tunables.
+fn cpu_class() {
+    let mask = std::env::var("BYTEWISE_MASK").unwrap_or_default();
+    let names: Vec<&str> = mask.split(',').map(str::trim).collect();
+    if !mask.is_empty() && std::env::var_os("GLIBC_TUNABLES").is_none() {
+        let hide = if names.contains(&"avx2") {
+            "-AVX512F,-AVX512VL,-AVX512BW,-AVX2,-AVX,-AVX_Fast_Unaligned_Load"
+        } else if names.contains(&"avx512") {
+            "-AVX512F,-AVX512VL,-AVX512BW"
+        } else {
+            ""
+        };
+        if !hide.is_empty() {
+            let status = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(std::env::args_os().skip(1))
+                .env("GLIBC_TUNABLES", format!("glibc.cpu.hwcaps={hide}"))
+                .status()
+                .expect("run the bench again with GLIBC_TUNABLES");
+            std::process::exit(status.code().unwrap_or(1));
+        }
+    }
+    if let Err(name) = __kernels::disable(&mask) {
+        eprintln!("BYTEWISE_MASK: unknown feature {name:?}");
+        std::process::exit(2);
+    }
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |key: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
+            .and_then(|l| l.split_once(':'))
+            .map_or("?", |(_, v)| v.trim())
+            .to_string()
+    };
+    let features: Vec<&str> = __kernels::features().collect();
+    let width = if features.contains(&"avx512f+bw") {
+        64
+    } else if features.contains(&"avx2") {
+        32
+    } else {
+        16
+    };
+    STORE_WIDTH.store(width, Relaxed);
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    println!(
+        "CPU: {} (family {}, model {}); dispatch features: {}{}{}; store-only loop: {width}-byte stores\n",
+        field("model name"),
+        field("cpu family"),
+        field("model"),
+        if features.is_empty() {
+            "baseline".to_string()
+        } else {
+            features.join(", ")
+        },
+        if mask.is_empty() {
+            String::new()
+        } else {
+            format!(" (BYTEWISE_MASK={mask}: masked)")
+        },
+        if tunables.is_empty() {
+            String::new()
+        } else {
+            format!("; memcpy with GLIBC_TUNABLES={tunables}")
+        }
+    );
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    cpu_class();
     if std::env::args().any(|a| a == "--kernels") {
         return per_kernel(quick);
     }
@@ -298,6 +484,7 @@ fn main() {
         256,
         1 << 10,
         4 << 10,
+        16 << 10,
         64 << 10,
         1 << 20,
         64 << 20,
@@ -311,6 +498,7 @@ fn main() {
         Variant::Memcpy,
         Variant::Load,
         Variant::Store,
+        Variant::StoreOnly,
         Variant::AmcLoad,
         Variant::AmcStore,
         Variant::Portable,
@@ -321,7 +509,7 @@ fn main() {
     for &n in &sizes {
         // The portable path moves ~1 byte/cycle: skip it at 64 MiB in quick mode.
         let vs: &[Variant] = if quick && n >= 64 << 20 {
-            &aligned[..5]
+            &aligned[..6]
         } else {
             &aligned
         };
@@ -343,8 +531,9 @@ fn main() {
         header += &format!(" {} |", v.name());
         rule += "---|";
     }
-    header += " load / atomic-memcpy | store / atomic-memcpy |";
-    rule += "---|---|";
+    header +=
+        " load / atomic-memcpy | store / atomic-memcpy | load / store-only | store / store-only |";
+    rule += "---|---|---|---|";
     println!("{header}\n{rule}");
     for row in &rows {
         let mut line = format!("| {} |", row.label);
@@ -365,6 +554,8 @@ fn main() {
         };
         line += &ratio(Variant::Load, Variant::AmcLoad);
         line += &ratio(Variant::Store, Variant::AmcStore);
+        line += &ratio(Variant::Load, Variant::StoreOnly);
+        line += &ratio(Variant::Store, Variant::StoreOnly);
         println!("{line}");
     }
     eprintln!("total {:.1?}", start.elapsed());
@@ -426,12 +617,12 @@ fn per_kernel(quick: bool) {
     }
 }
 
-/// `--placement`: `memcpy`, `load` and `store` with the source at a page
-/// boundary and the destination at several offsets from it modulo 4 KiB
-/// (the main table takes whatever placement the allocator gives). Every
-/// variant runs on the same pair of pointers, so the ratios compare like
-/// with like; the spread over the rows shows how much each side depends on
-/// where the buffers sit (4K aliasing, relative misalignment).
+/// `--placement`: `memcpy`, `load` and `store` with the source and the
+/// destination at fixed offsets past page boundaries (the main table takes
+/// whatever placement the allocator gives). Every variant runs on the same
+/// pair of pointers, so the ratios compare like with like; the spread over
+/// the rows shows how much each side depends on where the buffers sit (4K
+/// aliasing, relative misalignment, a destination near the end of a page).
 fn placement(quick: bool) {
     let portable = __kernels::all()
         .get("portable")
@@ -443,18 +634,36 @@ fn placement(quick: bool) {
     } else {
         (41, Duration::from_micros(250))
     };
-    let offsets = [0usize, 3, 16, 32, 64, 256, 2048, 4032, 4080, 4093];
-    println!("| size | dst - src mod 4096 | memcpy GB/s | load | store |");
-    println!("|---|---|---|---|---|");
-    for n in [256usize, 4 << 10, 64 << 10] {
-        // src at a page boundary; dst at least one page past the end of src.
+    // (source offset, destination offset), each past a page boundary.
+    let pairs = [
+        (0usize, 0usize),
+        (0, 3),
+        (0, 16),
+        (0, 32),
+        (0, 64),
+        (0, 256),
+        (0, 2048),
+        (0, 4032),
+        (0, 4080),
+        (0, 4093),
+        (64, 3000),
+        (17, 4001),
+        (5, 1000),
+        (3, 0),
+    ];
+    println!("| size | src + | dst + | memcpy GB/s | load | store |");
+    println!("|---|---|---|---|---|---|");
+    for n in [96usize, 256, 1 << 10, 4 << 10, 64 << 10] {
+        // Both at page boundaries, the destination at least one page past
+        // the end of the source.
         let gap = n.div_ceil(4096) * 4096 + 4096;
-        let mut buf = Buf::new(gap + n + 2 * 4096, 0x5A);
+        let mut buf = Buf::new(gap + n + 3 * 4096, 0x5A);
         let base = buf.ptr(0);
-        let s = base.wrapping_add(base.addr().wrapping_neg() % 4096);
-        for off in offsets {
-            let d = s.wrapping_add(gap + off);
-            let label = format!("{} | {off:#x}", fmt_size(n));
+        let page = base.wrapping_add(base.addr().wrapping_neg() % 4096);
+        for (so, off) in pairs {
+            let s = page.wrapping_add(so);
+            let d = page.wrapping_add(gap + 4096 + off);
+            let label = format!("{} | {so} | {off}", fmt_size(n));
             let row = measure_at(n, s, d, label, &vs, rounds, target, portable);
             println!(
                 "| {} | {:.2} | {:.2}x | {:.2}x |",

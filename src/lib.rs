@@ -55,4 +55,23 @@ pub mod __kernels {
     pub fn all() -> KernelList {
         crate::imp::kernels()
     }
+
+    /// Makes the public functions dispatch, from now on and in every
+    /// thread, exactly as on a CPU without the named features:
+    /// comma-separated `avx512`, `avx2` (which implies `avx512`), `erms`,
+    /// `fsrm`. Returns the first name it does not know (on targets other
+    /// than x86_64, every name). Features can only be removed, never added,
+    /// so every dispatch stays one this CPU supports.
+    ///
+    /// This is how the benchmarks measure every x86_64 CPU class on one
+    /// machine (`BYTEWISE_MASK=avx512 cargo bench --bench compare`).
+    pub fn disable(names: &str) -> Result<(), &str> {
+        crate::imp::disable(names)
+    }
+
+    /// The CPU features the public functions dispatch on now (after
+    /// [`disable`]), for benchmark headers.
+    pub fn features() -> impl Iterator<Item = &'static str> {
+        crate::imp::features()
+    }
 }

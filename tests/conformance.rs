@@ -78,6 +78,9 @@ fn lengths() -> Vec<usize> {
         v
     } else {
         let mut v: Vec<usize> = (0..=1024).collect();
+        // Each length threshold of the x86_64 dispatch above 1 KiB, +-64
+        // (`tests/differential.rs` adds +-1 and 16 MiB).
+        v.extend([1088, 1984, 2048, 2112, 8128, 8256, 32704, 32832]);
         v.extend([
             4095,
             4096,

@@ -13,6 +13,8 @@
 //! - larger lengths up to 64 MiB, crossing every threshold of the dispatch
 //!   (loop choice, backward loop, `rep movsb`, non-temporal stores), at a few
 //!   misalignments, including pairs that are 4K-aliased and not co-aligned;
+//! - each length threshold +-64 and +-1 on the public dispatch, also with
+//!   AVX-512 or AVX2 masked out, at every misalignment of either side;
 //! - a negative control: a kernel that is wrong at one length is caught;
 //! - write-once: a concurrent `compare_exchange` on a byte of a shared
 //!   destination is never undone by `store`, `copy` or `fill` (which a
@@ -190,6 +192,43 @@ fn large_lengths_match_portable() {
             for op in OPS {
                 for kernel in &kernels {
                     check(&portable, kernel, &mut bufs, op, len, s, d);
+                }
+            }
+        }
+    }
+}
+
+/// Each length threshold of the x86_64 dispatch, +-64 and +-1: the inline
+/// 65-256 byte paths (256), the 257-512 byte AVX-512 path (512), the backward loops (1 KiB), the AVX2 loop for a
+/// misaligned source on AVX-512 CPUs (2 KiB and 32 KiB), the direct call
+/// (8 KiB), `rep movsb` (32 KiB) and non-temporal stores (16 MiB). Run on
+/// the public dispatch and on it with AVX-512, and AVX2, masked out (where
+/// this CPU has them), at every source misalignment, every destination
+/// misalignment and a diagonal (three pairs at 16 MiB).
+#[test]
+fn thresholds_match_portable() {
+    let (portable, kernels) = asm_kernels();
+    let dispatch: Vec<Kernel> = kernels
+        .into_iter()
+        .filter(|k| k.name.starts_with("dispatch") || k.name == "value_store")
+        .collect();
+    assert!(dispatch.len() >= 2, "the dispatch kernels are listed");
+    let nt = 16 << 20;
+    let mut bufs = Bufs::new(nt + 64);
+    for t in [256usize, 512, 1024, 2048, 8 << 10, 32 << 10, nt] {
+        for len in [t - 64, t - 1, t, t + 1, t + 64] {
+            let mis: Vec<(usize, usize)> = if t == nt {
+                vec![(0, 0), (3, 0), (5, 61)]
+            } else {
+                (0..64)
+                    .flat_map(|k| [(k, 0), (0, k), (k, (k * 7 + 5) % 64)])
+                    .collect()
+            };
+            for &(s, d) in &mis {
+                for op in OPS {
+                    for kernel in &dispatch {
+                        check(&portable, kernel, &mut bufs, op, len, s, d);
+                    }
                 }
             }
         }

@@ -117,6 +117,64 @@ impl core::fmt::Debug for Kernel {
     }
 }
 
+/// The CPU feature bits the dispatch uses, and how to mask them: the x86_64
+/// kernels' on x86_64, none elsewhere.
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(miri),
+    not(bytewise_sanitize),
+    not(bytewise_force_portable)
+))]
+use self::x86_64::{disable as disable_bits, feature_bit, feature_bits, feature_names};
+
+/// No features to mask off x86_64 (aarch64 decides at compile time).
+#[cfg(not(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(miri),
+    not(bytewise_sanitize),
+    not(bytewise_force_portable)
+)))]
+mod no_features {
+    pub(super) fn feature_bit(_: &str) -> Option<u8> {
+        None
+    }
+    pub(super) fn disable_bits(_: u8) {}
+    pub(super) fn feature_bits() -> u8 {
+        0
+    }
+    pub(super) fn feature_names(_: u8) -> impl Iterator<Item = &'static str> {
+        core::iter::empty()
+    }
+}
+#[cfg(not(all(
+    target_arch = "x86_64",
+    target_feature = "sse2",
+    not(miri),
+    not(bytewise_sanitize),
+    not(bytewise_force_portable)
+)))]
+use self::no_features::{disable_bits, feature_bit, feature_bits, feature_names};
+
+/// Makes the public functions dispatch from now on as on a CPU without the
+/// features named in `names` (comma-separated: `avx512`, `avx2`, `erms`,
+/// `fsrm`); returns the first unknown name, and then removes nothing. Only
+/// x86_64 has such features: elsewhere every non-empty name is unknown.
+pub(crate) fn disable(names: &str) -> Result<(), &str> {
+    let mut remove = 0;
+    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        remove |= feature_bit(name).ok_or(name)?;
+    }
+    disable_bits(remove);
+    Ok(())
+}
+
+/// The names of the CPU features the public functions dispatch on.
+pub(crate) fn features() -> impl Iterator<Item = &'static str> {
+    feature_names(feature_bits())
+}
+
 /// Every kernel this build contains that the running CPU supports, the
 /// portable one first and the one the public functions use last.
 pub(crate) fn kernels() -> alloc_free::KernelList {

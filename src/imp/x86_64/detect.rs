@@ -50,8 +50,52 @@ pub(super) fn cached() -> u8 {
 #[inline(never)]
 fn detect_and_cache() -> u8 {
     let f = detect() | INIT;
-    CACHE.store(f, Relaxed);
-    f
+    // Only the first detection is stored, so that a feature removed by
+    // [`disable`] meanwhile stays removed.
+    match CACHE.compare_exchange(0, f, Relaxed, Relaxed) {
+        Ok(_) => f,
+        Err(cached) => cached,
+    }
+}
+
+/// Removes the features in `remove` from the cache, so that every later
+/// dispatch runs as on a CPU without them (removing AVX2 removes AVX-512,
+/// which implies it). The test and benchmark hook behind
+/// `bytewise::__kernels::disable`.
+///
+/// Sound at any time, from any thread: the cache only ever loses bits, so
+/// every value a racing reader sees is a subset of what this CPU supports.
+pub(crate) fn disable(mut remove: u8) {
+    if remove & AVX2 != 0 {
+        remove |= AVX512;
+    }
+    features();
+    CACHE.fetch_and(!(remove & !INIT), Relaxed);
+}
+
+/// The names of the features `bits` holds, for benchmark headers.
+pub(crate) fn names(bits: u8) -> impl Iterator<Item = &'static str> {
+    [
+        (AVX2, "avx2"),
+        (AVX512, "avx512f+bw"),
+        (ERMS, "erms"),
+        (FSRM, "fsrm"),
+    ]
+    .into_iter()
+    .filter(move |&(b, _)| bits & b != 0)
+    .map(|(_, n)| n)
+}
+
+/// The feature bit called `name` (as `BYTEWISE_MASK` and
+/// `__kernels::disable` spell it).
+pub(crate) fn bit(name: &str) -> Option<u8> {
+    match name {
+        "avx2" => Some(AVX2),
+        "avx512" => Some(AVX512),
+        "erms" => Some(ERMS),
+        "fsrm" => Some(FSRM),
+        _ => None,
+    }
 }
 
 /// `cpuid` with `leaf` in eax and `sub` in ecx; returns (eax, ebx, ecx, edx).

@@ -14,11 +14,24 @@ mod small;
 mod vector;
 
 use self::detect::{AVX2, AVX512, ERMS, cached, features};
+
+/// The hooks behind `bytewise::__kernels::{disable, features}`.
+pub(crate) use self::detect::{bit as feature_bit, disable, names as feature_names};
+
+/// The feature bits the public functions dispatch on now.
+pub(crate) fn feature_bits() -> u8 {
+    features()
+}
 use super::Kernel;
 use super::alloc_free::KernelList;
 
 /// Lengths up to this are handled inline by `small`.
 const SMALL_MAX: usize = 64;
+
+/// Lengths from `SMALL_MAX + 1` up to this are handled inline by the
+/// `*_mid_avx512` and `*_mid_avx2` paths (no loop, no call) on CPUs with
+/// those features.
+const MID_MAX: usize = 256;
 
 /// Below this length the public functions may call the forward AVX-512 loop
 /// directly (see [`direct`]); everything else goes through [`copy_large`].
@@ -34,11 +47,31 @@ fn direct(src: *const u8, dst: *mut u8, len: usize) -> bool {
     len < BWD_MIN || (len < DIRECT_MAX && dist % 64 == 0 && !aliases(dist))
 }
 
-/// Without AVX2, from this length `rep movsb` (with ERMS) beats the SSE2
-/// loop. On AVX-512 machines it never measured faster than the loops below
-/// (Zen 5, `cargo bench --bench compare -- --kernels`), so it is not used
-/// there.
+/// From this length up to [`NT_MIN`], `rep movsb` (with ERMS) beats the
+/// vector loops of every CPU class, unless the destination is just ahead
+/// of or just behind the source modulo 4 KiB (see [`rep_fits`]). Measured
+/// on Zen 5 with `cargo bench --bench compare -- --kernels` (ratio to
+/// glibc `memcpy`, which is `rep movsb` itself there): `rep movsb`
+/// 0.87/0.94/0.99/1.20x at 32 KiB/64 KiB/256 KiB/1 MiB, the AVX-512 loop
+/// 0.59/0.76/0.96/0.98x, the AVX2 loop 0.60/0.77/1.06/0.98x; at 16 KiB
+/// the loops win (1.59x against 0.78x). The Zen 3 figures put
+/// `rep movsb` at 0.94-1.02x from 4 KiB to 256 KiB there, where the AVX2
+/// loop measured 1.34x at 4 KiB and 0.98x at 64 KiB.
 const REP_MIN: usize = 32 * 1024;
+
+/// Whether `rep movsb` suits this pair: the destination is not 1 to 63
+/// bytes ahead of the source modulo 4 KiB. There fast strings stall on 4K
+/// aliasing: glibc's `memcpy` (which is `rep movsb` from 2 KiB on Zen 5)
+/// measured 3.5 GB/s with the destination 3 bytes ahead and half speed at
+/// 16 bytes, and the loops (backward, see [`aliases`]) do better. A
+/// destination just *behind* the source is fine for `rep movsb` (glibc's
+/// AVX2 `memcpy`, `rep movsb` at 64 KiB: 117 GB/s with the destination 3
+/// or 16 bytes behind, where the AVX2 loop gave 0.74x of that).
+#[inline(always)]
+fn rep_fits(src: *const u8, dst: *mut u8) -> bool {
+    let d = dst.addr().wrapping_sub(src.addr()) % 4096;
+    !(1..64).contains(&d)
+}
 
 /// Up to this length a source misaligned against the destination is copied
 /// with the AVX2 loop rather than the AVX-512 one: with 64-byte loads every
@@ -46,6 +79,13 @@ const REP_MIN: usize = 32 * 1024;
 /// other one, and while the data is in L1/L2 that decides (measured up to
 /// 1.20x vs 1.02x memcpy at 4 KiB with the source 3 bytes off).
 const SPLIT_MAX: usize = 32 * 1024;
+
+/// From this length (and below [`SPLIT_MAX`]) the AVX-512 machine copies a
+/// source misaligned against the destination with the AVX2 loop. Below it
+/// the zmm loop's single masked head and tail beat the AVX2 loop's chain of
+/// branches: at 1 KiB with the source 3 bytes off, 0.74x `memcpy` against
+/// 0.56x (Zen 5, `-- --kernels`); at 2 KiB they are level (0.81x, 0.80x).
+const SPLIT_MIN: usize = 2048;
 
 /// From this length the AVX-512 copies of a 4K-aliasing pair run backward
 /// (see [`aliases`]); below it the loop is too short to stall much.
@@ -91,7 +131,7 @@ unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) {
         // SAFETY: the caller's contract.
         unsafe { vector::copy_avx512_bwd(src, dst, len) }
     } else if dist % 64 != 0 {
-        if len < 1024 {
+        if len < SPLIT_MIN {
             // Short: the AVX2 loop's branchy head and tail would dominate.
             // SAFETY: the caller's contract.
             unsafe { vector::copy_avx512(src, dst, len) }
@@ -108,7 +148,27 @@ unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) {
     }
 }
 
-/// The dispatcher for copies longer than [`SMALL_MAX`].
+/// Feature masks for the dispatch functions: `ALL` is what the public
+/// functions use (the detected features, less whatever `BYTEWISE_MASK`
+/// removed, see `detect`); the others dispatch exactly as on a CPU without
+/// AVX-512, or without AVX2 (and so without AVX-512), so that the tests can
+/// run those paths on any machine. Every mask keeps `INIT`.
+const ALL: u8 = u8::MAX;
+/// As on a CPU without AVX-512 (an AVX2-only CPU, if this one has AVX2).
+const NO_AVX512: u8 = !AVX512;
+/// As on a CPU without AVX2 (SSE2, and ERMS if this one has it).
+const NO_AVX2: u8 = !(AVX2 | AVX512);
+
+/// The dispatcher for copies longer than [`SMALL_MAX`], with the features
+/// in `M`.
+///
+/// `SHARED_DST` says whether the destination is shared (`store`, `copy`)
+/// or private (`load`), which only the fences around `rep movsb` depend on.
+///
+/// Every arm is a tail call of a kernel with this function's own arguments,
+/// so it compiles to tests and one `jmp`: nothing is saved on the stack.
+/// The one call that would need the arguments afterwards, the first
+/// detection, lives in [`copy_large_cold`].
 ///
 /// # Safety
 ///
@@ -116,37 +176,44 @@ unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len > SMALL_MAX`.
 #[inline(never)]
-unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool) {
-    let f = features();
+unsafe fn copy_large<const M: u8, const SHARED_DST: bool>(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+) {
+    let f = cached() & M;
     // SAFETY (every arm): the caller's contract and `len > 64`; each arm
     // only runs instructions whose feature bit `detect` reported (SSE2 and
     // `rep movsb` are part of x86_64).
-    if f & AVX512 != 0 {
-        if len < NT_MIN {
-            // SAFETY: as above.
-            unsafe { copy_avx512_machine(src, dst, len) }
-        } else {
+    if f == 0 {
+        // SAFETY: as above.
+        unsafe { copy_large_cold::<M, SHARED_DST>(src, dst, len) }
+    } else if len >= NT_MIN {
+        if f & AVX512 != 0 {
             // SAFETY: as above.
             unsafe { vector::copy_avx512_nt(src, dst, len) }
-        }
-    } else if f & AVX2 != 0 {
-        if len < NT_MIN {
-            // SAFETY: as above.
-            unsafe { vector::copy_avx2(src, dst, len) }
         } else {
             // SAFETY: as above.
             unsafe { vector::copy_sse2_nt(src, dst, len) }
         }
-    } else if len >= NT_MIN {
-        // SAFETY: as above.
-        unsafe { vector::copy_sse2_nt(src, dst, len) }
-    } else if len >= REP_MIN && f & ERMS != 0 {
-        if shared_dst {
+    } else if len >= REP_MIN && f & ERMS != 0 && rep_fits(src, dst) {
+        if SHARED_DST {
             // SAFETY: as above.
             unsafe { vector::rep_movsb_shared(src, dst, len) }
         } else {
             // SAFETY: as above.
             unsafe { vector::rep_movsb_private(src, dst, len) }
+        }
+    } else if f & AVX512 != 0 {
+        // SAFETY: as above.
+        unsafe { copy_avx512_machine(src, dst, len) }
+    } else if f & AVX2 != 0 {
+        if len >= BWD_MIN && aliases(dst.addr().wrapping_sub(src.addr())) {
+            // SAFETY: as above.
+            unsafe { vector::copy_avx2_bwd(src, dst, len) }
+        } else {
+            // SAFETY: as above.
+            unsafe { vector::copy_avx2(src, dst, len) }
         }
     } else {
         // SAFETY: as above.
@@ -154,7 +221,25 @@ unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool)
     }
 }
 
-/// The dispatcher for fills longer than [`SMALL_MAX`].
+/// [`copy_large`] before the first detection: detects, then dispatches.
+///
+/// # Safety
+///
+/// As [`copy_large`].
+#[cold]
+#[inline(never)]
+unsafe fn copy_large_cold<const M: u8, const SHARED_DST: bool>(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+) {
+    features();
+    // SAFETY: the caller's contract; the cache is now set, so this does not
+    // come back here.
+    unsafe { copy_large::<M, SHARED_DST>(src, dst, len) }
+}
+
+/// The dispatcher for fills longer than [`SMALL_MAX`], as [`copy_large`].
 ///
 /// # Safety
 ///
@@ -162,10 +247,13 @@ unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool)
 /// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`;
 /// - `len > SMALL_MAX`.
 #[inline(never)]
-unsafe fn fill_large(dst: *mut u8, byte: u8, len: usize) {
-    let f = features();
+unsafe fn fill_large<const M: u8>(dst: *mut u8, byte: u8, len: usize) {
+    let f = cached() & M;
     // SAFETY (every arm): as in `copy_large`.
-    if f & AVX512 != 0 {
+    if f == 0 {
+        // SAFETY: as above.
+        unsafe { fill_large_cold::<M>(dst, byte, len) }
+    } else if f & AVX512 != 0 {
         if len < NT_MIN {
             // SAFETY: as above.
             unsafe { vector::fill_avx512(dst, byte, len) }
@@ -188,6 +276,19 @@ unsafe fn fill_large(dst: *mut u8, byte: u8, len: usize) {
     }
 }
 
+/// [`fill_large`] before the first detection.
+///
+/// # Safety
+///
+/// As [`fill_large`].
+#[cold]
+#[inline(never)]
+unsafe fn fill_large_cold<const M: u8>(dst: *mut u8, byte: u8, len: usize) {
+    features();
+    // SAFETY: the caller's contract; the cache is now set.
+    unsafe { fill_large::<M>(dst, byte, len) }
+}
+
 /// Byte-wise atomic reads of `src`, plain writes of `dst`.
 ///
 /// # Safety
@@ -195,20 +296,46 @@ unsafe fn fill_large(dst: *mut u8, byte: u8, len: usize) {
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
 pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { load_masked::<ALL>(src, dst, len) }
+}
+
+/// [`load`] with the features in `M`.
+///
+/// # Safety
+///
+/// See the kernel contract in `imp/mod.rs`.
+#[inline(always)]
+unsafe fn load_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
+    let f = cached() & M;
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::load(src, dst, len) }
-    } else if cached() & AVX512 != 0 && len <= 256 {
-        // The common cases are called directly to save a level of calls.
+    } else if len <= MID_MAX && f & AVX512 != 0 {
+        // The common cases are handled inline or called directly, to save
+        // a level of calls.
         // SAFETY: the caller's contract (`dst` is private), `65 <= len
         // <= 256`, AVX-512 detected.
         unsafe { vector::load_mid_avx512(src, dst, len) }
-    } else if cached() & AVX512 != 0 && direct(src, dst, len) {
+    } else if len <= MID_MAX && f & AVX2 != 0 {
+        // SAFETY: the caller's contract (`dst` is private), `65 <= len
+        // <= 256`, AVX2 detected.
+        unsafe { vector::load_mid_avx2(src, dst, len) }
+    } else if len <= MID_MAX && f != 0 {
+        // Detected, and neither AVX-512 nor AVX2: one direct call.
+        // SAFETY: the caller's contract (`dst` is private), `65 <= len
+        // <= 256`; SSE2 is part of x86_64.
+        unsafe { vector::load_mid_sse2(src, dst, len) }
+    } else if len <= 512 && f & AVX512 != 0 {
+        // SAFETY: the caller's contract, `257 <= len <= 512`, AVX-512
+        // detected.
+        unsafe { vector::store_avx512_512(src, dst, len) }
+    } else if f & AVX512 != 0 && direct(src, dst, len) {
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
         unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
-        unsafe { copy_large(src, dst, len, false) }
+        unsafe { copy_large::<M, false>(src, dst, len) }
     }
 }
 
@@ -219,21 +346,45 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
 pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { store_masked::<ALL>(src, dst, len) }
+}
+
+/// [`store`] with the features in `M`.
+///
+/// # Safety
+///
+/// See the kernel contract in `imp/mod.rs`.
+#[inline(always)]
+unsafe fn store_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
+    let f = cached() & M;
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::copy(src, dst, len) }
-    } else if cached() & AVX512 != 0 && len <= 256 {
+    } else if len <= MID_MAX && f & AVX512 != 0 {
         // Inline, like `load`'s 65-256 bytes.
         // SAFETY: the caller's contract, `65 <= len <= 256`, AVX-512
         // detected.
         unsafe { vector::store_mid_avx512(src, dst, len) }
-    } else if cached() & AVX512 != 0 && direct(src, dst, len) {
+    } else if len <= MID_MAX && f & AVX2 != 0 {
+        // SAFETY: the caller's contract, `65 <= len <= 256`, AVX2 detected.
+        unsafe { vector::store_mid_avx2(src, dst, len) }
+    } else if len <= MID_MAX && f != 0 {
+        // Detected, and neither AVX-512 nor AVX2: one direct call.
+        // SAFETY: the caller's contract, `65 <= len <= 256`; SSE2 is part
+        // of x86_64.
+        unsafe { vector::store_mid_sse2(src, dst, len) }
+    } else if len <= 512 && f & AVX512 != 0 {
+        // SAFETY: the caller's contract, `257 <= len <= 512`, AVX-512
+        // detected.
+        unsafe { vector::store_avx512_512(src, dst, len) }
+    } else if f & AVX512 != 0 && direct(src, dst, len) {
         // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
         unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
-        unsafe { copy_large(src, dst, len, true) }
+        unsafe { copy_large::<M, true>(src, dst, len) }
     }
 }
 
@@ -286,16 +437,27 @@ pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
 pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { fill_masked::<ALL>(dst, byte, len) }
+}
+
+/// [`fill`] with the features in `M`.
+///
+/// # Safety
+///
+/// See the kernel contract in `imp/mod.rs`.
+#[inline(always)]
+unsafe fn fill_masked<const M: u8>(dst: *mut u8, byte: u8, len: usize) {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::fill(dst, byte, len) }
-    } else if cached() & AVX512 != 0 && len < NT_MIN {
+    } else if cached() & M & AVX512 != 0 && len < NT_MIN {
         // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
         unsafe { vector::fill_avx512(dst, byte, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
-        unsafe { fill_large(dst, byte, len) }
+        unsafe { fill_large::<M>(dst, byte, len) }
     }
 }
 
@@ -371,6 +533,13 @@ fixed_kernel!(
     vector::fill_avx2
 );
 fixed_kernel!(
+    AVX2_BWD,
+    "avx2_bwd",
+    vector::copy_avx2_bwd,
+    vector::copy_avx2_bwd,
+    vector::fill_avx2
+);
+fixed_kernel!(
     AVX512_K,
     "avx512",
     vector::copy_avx512,
@@ -415,6 +584,49 @@ const DISPATCH: Kernel = Kernel {
     fill,
 };
 
+/// Defines a [`Kernel`] that runs the public functions' dispatch with the
+/// features in `$mask`, exactly as on a CPU that lacks the others.
+macro_rules! masked_dispatch {
+    ($konst:ident, $name:literal, $mask:expr) => {
+        const $konst: Kernel = {
+            /// # Safety
+            ///
+            /// See the kernel contract in `imp/mod.rs`.
+            #[inline(never)]
+            unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+                // SAFETY: the caller's contract.
+                unsafe { load_masked::<{ $mask }>(src, dst, len) }
+            }
+            /// # Safety
+            ///
+            /// See the kernel contract in `imp/mod.rs`.
+            #[inline(never)]
+            unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+                // SAFETY: the caller's contract.
+                unsafe { store_masked::<{ $mask }>(src, dst, len) }
+            }
+            /// # Safety
+            ///
+            /// See the kernel contract in `imp/mod.rs`.
+            #[inline(never)]
+            unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+                // SAFETY: the caller's contract.
+                unsafe { fill_masked::<{ $mask }>(dst, byte, len) }
+            }
+            Kernel {
+                name: $name,
+                load,
+                store,
+                copy: store,
+                fill,
+            }
+        };
+    };
+}
+
+masked_dispatch!(DISPATCH_NO_AVX512, "dispatch_no_avx512", NO_AVX512);
+masked_dispatch!(DISPATCH_NO_AVX2, "dispatch_no_avx2", NO_AVX2);
+
 /// The dispatcher with [`store_value`] as its store, so that the test suites
 /// cover the value path at every length.
 const VALUE_STORE: Kernel = Kernel {
@@ -431,11 +643,18 @@ pub(crate) fn supported_kernels(list: &mut KernelList) {
     list.push(REP_MOVSB);
     if f & AVX2 != 0 {
         list.push(AVX2_K);
+        list.push(AVX2_BWD);
     }
     if f & AVX512 != 0 {
         list.push(AVX512_K);
         list.push(AVX512_BWD);
         list.push(NT_AVX512);
+    }
+    if f & AVX512 != 0 {
+        list.push(DISPATCH_NO_AVX512);
+    }
+    if f & AVX2 != 0 {
+        list.push(DISPATCH_NO_AVX2);
     }
     list.push(VALUE_STORE);
     list.push(DISPATCH);

@@ -2,8 +2,9 @@
 //! for no dispatch.
 //!
 //! Every access sits in a tiny `asm!` block and the length is branched on in
-//! Rust, so a constant length (`read_obj::<u32>`, say) folds down to a single
-//! block of one load and one store.
+//! Rust, so a constant length folds down to its blocks alone. `load` of
+//! exactly 2, 4, 8 or 16 bytes (`read_obj::<u16/u32/u64/u128>`) is one
+//! load and one store; other lengths are two overlapping moves.
 //!
 //! - `load` may touch a byte twice on both sides: two overlapping moves cover
 //!   any length in a range with no further branches. Each block loads both
@@ -25,6 +26,45 @@
 
 use core::arch::asm;
 
+/// The 16-byte unaligned move: VEX-encoded `vmovdqu` when this crate is
+/// compiled with AVX (`-C target-cpu=native` on an AVX machine, say), the
+/// legacy-SSE `movdqu` otherwise.
+///
+/// These blocks are inlined into the caller, which may itself be AVX code
+/// with dirty upper ymm halves; a legacy-SSE instruction there costs a state
+/// transition (Intel) or a merge with the upper halves (Intel optimization
+/// manual, "Mixing AVX code with SSE code"), a VEX one nothing. Without AVX
+/// in the build, the VEX form cannot be used at all (the small paths run on
+/// every x86_64 CPU without a feature test), and the compiler's own code
+/// around the block is legacy SSE as well.
+#[cfg(target_feature = "avx")]
+macro_rules! movdqu {
+    () => {
+        "vmovdqu"
+    };
+}
+#[cfg(not(target_feature = "avx"))]
+macro_rules! movdqu {
+    () => {
+        "movdqu"
+    };
+}
+
+/// Broadcasts the low 8 bytes of `{v}` (a general-purpose register) to both
+/// halves of `{x}` (an xmm register), in the encoding of [`movdqu`].
+#[cfg(target_feature = "avx")]
+macro_rules! broadcast_q {
+    () => {
+        "vmovq {x}, {v}\n vpunpcklqdq {x}, {x}, {x}"
+    };
+}
+#[cfg(not(target_feature = "avx"))]
+macro_rules! broadcast_q {
+    () => {
+        "movq {x}, {v}\n punpcklqdq {x}, {x}"
+    };
+}
+
 /// Copies `N` bytes at offsets `a` and `b` (`a <= b`, both pieces in bounds)
 /// with general-purpose moves: two loads, then two stores in the same order.
 macro_rules! pair_gpr {
@@ -40,6 +80,36 @@ macro_rules! pair_gpr {
             b = in(reg) $b,
             x = out(reg) _,
             y = out(reg) _,
+            options(nostack, preserves_flags),
+        )
+    };
+}
+
+/// Copies one piece of `N` bytes at offset `o` with one load and one store.
+macro_rules! piece_gpr {
+    ($src:expr, $dst:expr, $o:expr, $ptr:literal, $m:literal) => {
+        asm!(
+            concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {o}]"),
+            concat!("mov ", $ptr, " ptr [{d} + {o}], {x", $m, "}"),
+            s = in(reg) $src,
+            d = in(reg) $dst,
+            o = in(reg) $o,
+            x = out(reg) _,
+            options(nostack, preserves_flags),
+        )
+    };
+}
+
+/// Copies the 16-byte piece at offset `o` with one xmm load and one store.
+macro_rules! piece_xmm {
+    ($src:expr, $dst:expr, $o:expr) => {
+        asm!(
+            concat!(movdqu!(), " {v0}, xmmword ptr [{s} + {o}]"),
+            concat!(movdqu!(), " xmmword ptr [{d} + {o}], {v0}"),
+            s = in(reg) $src,
+            d = in(reg) $dst,
+            o = in(reg) $o,
+            v0 = out(xmm_reg) _,
             options(nostack, preserves_flags),
         )
     };
@@ -64,14 +134,14 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
             // (caller); they overlap only each other.
             unsafe {
                 asm!(
-                    "movdqu {v0}, xmmword ptr [{s}]",
-                    "movdqu {v1}, xmmword ptr [{s} + 16]",
-                    "movdqu {v2}, xmmword ptr [{s} + {n} - 32]",
-                    "movdqu {v3}, xmmword ptr [{s} + {n} - 16]",
-                    "movdqu xmmword ptr [{d}], {v0}",
-                    "movdqu xmmword ptr [{d} + 16], {v1}",
-                    "movdqu xmmword ptr [{d} + {n} - 32], {v2}",
-                    "movdqu xmmword ptr [{d} + {n} - 16], {v3}",
+                    concat!(movdqu!(), " {v0}, xmmword ptr [{s}]"),
+                    concat!(movdqu!(), " {v1}, xmmword ptr [{s} + 16]"),
+                    concat!(movdqu!(), " {v2}, xmmword ptr [{s} + {n} - 32]"),
+                    concat!(movdqu!(), " {v3}, xmmword ptr [{s} + {n} - 16]"),
+                    concat!(movdqu!(), " xmmword ptr [{d}], {v0}"),
+                    concat!(movdqu!(), " xmmword ptr [{d} + 16], {v1}"),
+                    concat!(movdqu!(), " xmmword ptr [{d} + {n} - 32], {v2}"),
+                    concat!(movdqu!(), " xmmword ptr [{d} + {n} - 16], {v3}"),
                     s = in(reg) src,
                     d = in(reg) dst,
                     n = in(reg) len,
@@ -82,15 +152,20 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
                     options(nostack, preserves_flags),
                 );
             }
+        } else if len == 16 {
+            // Exactly 16 (`read_obj::<u128>`): one move, not two moves of
+            // the same bytes.
+            // SAFETY: len == 16: the piece at 0 is in bounds of both regions.
+            unsafe { piece_xmm!(src, dst, 0usize) }
         } else {
-            // SAFETY: 16 <= len <= 32: the pieces at 0 and len-16 are in
+            // SAFETY: 16 < len <= 32: the pieces at 0 and len-16 are in
             // bounds of both regions; loads then stores, in the same order.
             unsafe {
                 asm!(
-                    "movdqu {v0}, xmmword ptr [{s}]",
-                    "movdqu {v1}, xmmword ptr [{s} + {n} - 16]",
-                    "movdqu xmmword ptr [{d}], {v0}",
-                    "movdqu xmmword ptr [{d} + {n} - 16], {v1}",
+                    concat!(movdqu!(), " {v0}, xmmword ptr [{s}]"),
+                    concat!(movdqu!(), " {v1}, xmmword ptr [{s} + {n} - 16]"),
+                    concat!(movdqu!(), " xmmword ptr [{d}], {v0}"),
+                    concat!(movdqu!(), " xmmword ptr [{d} + {n} - 16], {v1}"),
                     s = in(reg) src,
                     d = in(reg) dst,
                     n = in(reg) len,
@@ -100,18 +175,28 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
                 );
             }
         }
-    } else if len >= 8 {
-        // SAFETY: 8 <= len < 16: the 8-byte pieces at 0 and len-8 are in
+    } else if len == 8 {
+        // Exact powers of two (`read_obj::<u16/u32/u64>`) take one move.
+        // SAFETY: len == 8: the piece at 0 is in bounds of both regions.
+        unsafe { piece_gpr!(src, dst, 0usize, "qword", "") }
+    } else if len > 8 {
+        // SAFETY: 8 < len < 16: the 8-byte pieces at 0 and len-8 are in
         // bounds of both regions; loads then stores, in the same order.
         unsafe { pair_gpr!(src, dst, 0usize, len - 8, "qword", "") }
-    } else if len >= 4 {
-        // SAFETY: 4 <= len < 8: the 4-byte pieces at 0 and len-4 are in
+    } else if len == 4 {
+        // SAFETY: len == 4: the piece at 0 is in bounds of both regions.
+        unsafe { piece_gpr!(src, dst, 0usize, "dword", ":e") }
+    } else if len > 4 {
+        // SAFETY: 4 < len < 8: the 4-byte pieces at 0 and len-4 are in
         // bounds; loads then stores, in the same order.
         unsafe { pair_gpr!(src, dst, 0usize, len - 4, "dword", ":e") }
-    } else if len >= 2 {
-        // SAFETY: 2 <= len < 4: the 2-byte pieces at 0 and len-2 are in
-        // bounds; loads then stores, in the same order.
-        unsafe { pair_gpr!(src, dst, 0usize, len - 2, "word", ":x") }
+    } else if len == 2 {
+        // SAFETY: len == 2: the piece at 0 is in bounds of both regions.
+        unsafe { piece_gpr!(src, dst, 0usize, "word", ":x") }
+    } else if len == 3 {
+        // SAFETY: len == 3: the 2-byte pieces at 0 and 1 are in bounds;
+        // loads then stores, in the same order.
+        unsafe { pair_gpr!(src, dst, 0usize, 1usize, "word", ":x") }
     } else if len == 1 {
         // SAFETY: len == 1: one byte of each region, in bounds.
         unsafe { one(src, dst, 0) }
@@ -140,21 +225,6 @@ unsafe fn one(src: *const u8, dst: *mut u8, o: usize) {
             options(nostack, preserves_flags),
         );
     }
-}
-
-/// Copies one piece of `N` bytes at offset `o` with one load and one store.
-macro_rules! piece_gpr {
-    ($src:expr, $dst:expr, $o:expr, $ptr:literal, $m:literal) => {
-        asm!(
-            concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {o}]"),
-            concat!("mov ", $ptr, " ptr [{d} + {o}], {x", $m, "}"),
-            s = in(reg) $src,
-            d = in(reg) $dst,
-            o = in(reg) $o,
-            x = out(reg) _,
-            options(nostack, preserves_flags),
-        )
-    };
 }
 
 /// `store_value` for `len <= 64`: like [`copy`], but with pieces of at most
@@ -237,14 +307,14 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
         // in bounds of both regions.
         unsafe {
             asm!(
-                "movdqu {v0}, xmmword ptr [{s}]",
-                "movdqu {v1}, xmmword ptr [{s} + 16]",
-                "movdqu {v2}, xmmword ptr [{s} + 32]",
-                "movdqu {v3}, xmmword ptr [{s} + 48]",
-                "movdqu xmmword ptr [{d}], {v0}",
-                "movdqu xmmword ptr [{d} + 16], {v1}",
-                "movdqu xmmword ptr [{d} + 32], {v2}",
-                "movdqu xmmword ptr [{d} + 48], {v3}",
+                concat!(movdqu!(), " {v0}, xmmword ptr [{s}]"),
+                concat!(movdqu!(), " {v1}, xmmword ptr [{s} + 16]"),
+                concat!(movdqu!(), " {v2}, xmmword ptr [{s} + 32]"),
+                concat!(movdqu!(), " {v3}, xmmword ptr [{s} + 48]"),
+                concat!(movdqu!(), " xmmword ptr [{d}], {v0}"),
+                concat!(movdqu!(), " xmmword ptr [{d} + 16], {v1}"),
+                concat!(movdqu!(), " xmmword ptr [{d} + 32], {v2}"),
+                concat!(movdqu!(), " xmmword ptr [{d} + 48], {v3}"),
                 s = in(reg) src,
                 d = in(reg) dst,
                 v0 = out(xmm_reg) _,
@@ -260,10 +330,10 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
         // SAFETY: o == 0 and 32 <= len: two disjoint 16-byte pieces in bounds.
         unsafe {
             asm!(
-                "movdqu {v0}, xmmword ptr [{s}]",
-                "movdqu {v1}, xmmword ptr [{s} + 16]",
-                "movdqu xmmword ptr [{d}], {v0}",
-                "movdqu xmmword ptr [{d} + 16], {v1}",
+                concat!(movdqu!(), " {v0}, xmmword ptr [{s}]"),
+                concat!(movdqu!(), " {v1}, xmmword ptr [{s} + 16]"),
+                concat!(movdqu!(), " xmmword ptr [{d}], {v0}"),
+                concat!(movdqu!(), " xmmword ptr [{d} + 16], {v1}"),
                 s = in(reg) src,
                 d = in(reg) dst,
                 v0 = out(xmm_reg) _,
@@ -276,17 +346,7 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
     if len & 16 != 0 {
         // SAFETY: o + 16 <= len (binary digits, see above): in bounds, and
         // disjoint from every other piece.
-        unsafe {
-            asm!(
-                "movdqu {v0}, xmmword ptr [{s} + {o}]",
-                "movdqu xmmword ptr [{d} + {o}], {v0}",
-                s = in(reg) src,
-                d = in(reg) dst,
-                o = in(reg) o,
-                v0 = out(xmm_reg) _,
-                options(nostack, preserves_flags),
-            );
-        }
+        unsafe { piece_xmm!(src, dst, o) }
         o += 16;
     }
     if len & 8 != 0 {
@@ -333,18 +393,17 @@ pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
         // - `movq`/`punpcklqdq` only touch the scratch register.
         unsafe {
             asm!(
-                "movq {x}, {v}",
-                "punpcklqdq {x}, {x}",
-                "movdqu xmmword ptr [{d}], {x}",
+                broadcast_q!(),
+                concat!(movdqu!(), " xmmword ptr [{d}], {x}"),
                 "cmp {k}, 32",
                 "jb 2f",
-                "movdqu xmmword ptr [{d} + 16], {x}",
+                concat!(movdqu!(), " xmmword ptr [{d} + 16], {x}"),
                 "cmp {k}, 48",
                 "jb 2f",
-                "movdqu xmmword ptr [{d} + 32], {x}",
+                concat!(movdqu!(), " xmmword ptr [{d} + 32], {x}"),
                 "cmp {k}, 64",
                 "jb 2f",
-                "movdqu xmmword ptr [{d} + 48], {x}",
+                concat!(movdqu!(), " xmmword ptr [{d} + 48], {x}"),
                 "2:",
                 d = in(reg) dst,
                 v = in(reg) v,
