@@ -408,9 +408,10 @@ impl<T: bytemuck::CheckedBitPattern> AtomicPerByte<T> {
     #[inline]
     #[track_caller]
     pub fn load_checked(&self, order: Ordering) -> Result<T, crate::Error> {
-        // SAFETY: `self.inner` is `size_of::<T>()` valid, writable bytes in an
-        // `UnsafeCell` that live as long as `&self`, and every access to them
-        // through `&self` is byte-wise atomic.
+        // SAFETY: `self.inner` is `size_of::<T>()` (at most `isize::MAX`)
+        // valid, writable bytes in an `UnsafeCell` that live as long as
+        // `&self`, and every access to them through `&self` is byte-wise
+        // atomic, as the view's accesses are.
         let bytes =
             unsafe { crate::AtomicBytes::from_raw_parts(self.inner.get().cast(), size_of::<T>()) };
         bytes.load_obj_checked(0, order)

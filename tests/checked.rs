@@ -539,7 +539,10 @@ fn race_atomic_per_byte_load_checked() {
 /// copying them lets invalid values through. If this stops failing, the
 /// race above is too weak to catch anything.
 #[test]
-#[cfg_attr(miri, ignore = "shows the native race's strength; Miri's scheduler is not that")]
+#[cfg_attr(
+    miri,
+    ignore = "shows the native race's strength; Miri's scheduler is not that"
+)]
 fn negative_control_validate_in_place_lets_invalid_values_escape() {
     let mut escaped = 0u64;
     let mut passed = 0u64;

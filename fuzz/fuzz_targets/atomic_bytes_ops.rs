@@ -115,7 +115,8 @@ fuzz_target!(|input: Input| {
             Op::WriteObjU16(o, v) => {
                 let o = o.get();
                 let got = view.write_obj(o, v);
-                let want = in_bounds(o, 2, size).map(|r| model[r].copy_from_slice(&v.to_ne_bytes()));
+                let want =
+                    in_bounds(o, 2, size).map(|r| model[r].copy_from_slice(&v.to_ne_bytes()));
                 assert_eq!(got, want);
             }
             Op::StoreObjArr(o, v, ord) => {

@@ -15,8 +15,18 @@ use common::{Num, in_bounds};
 use libfuzzer_sys::{arbitrary, fuzz_target};
 use zerocopy::{Immutable, IntoBytes, KnownLayout, TryFromBytes};
 
-#[derive(Clone, Copy, Debug, PartialEq, NoUninit, CheckedBitPattern)]
-#[derive(TryFromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    NoUninit,
+    CheckedBitPattern,
+    TryFromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+)]
 #[repr(u8)]
 #[allow(dead_code)] // made only from bytes
 enum Kind {
@@ -25,8 +35,18 @@ enum Kind {
     Flush = 0x80,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, NoUninit, CheckedBitPattern)]
-#[derive(TryFromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    NoUninit,
+    CheckedBitPattern,
+    TryFromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+)]
 #[repr(C)]
 struct Desc {
     addr: u64,
@@ -40,8 +60,7 @@ struct Desc {
 }
 
 /// With padding after `kind`: its bytes may hold anything.
-#[derive(Clone, Copy, Debug, PartialEq, CheckedBitPattern)]
-#[derive(TryFromBytes, KnownLayout)]
+#[derive(Clone, Copy, Debug, PartialEq, CheckedBitPattern, TryFromBytes, KnownLayout)]
 #[repr(C)]
 struct Padded {
     kind: Kind,
@@ -77,8 +96,18 @@ where
             assert_eq!(want_b.is_ok(), want_z.is_ok(), "{copy:?}");
         }
     }
-    assert_eq!(got_b, want_b, "read_obj_checked::<{}>({offset})", std::any::type_name::<T>());
-    assert_eq!(got_z, want_z, "try_read_obj::<{}>({offset})", std::any::type_name::<T>());
+    assert_eq!(
+        got_b,
+        want_b,
+        "read_obj_checked::<{}>({offset})",
+        std::any::type_name::<T>()
+    );
+    assert_eq!(
+        got_z,
+        want_z,
+        "try_read_obj::<{}>({offset})",
+        std::any::type_name::<T>()
+    );
 }
 
 fuzz_target!(|input: Input| {

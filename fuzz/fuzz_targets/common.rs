@@ -62,7 +62,11 @@ impl From<StoreOrder> for bytewise::Ordering {
 }
 
 /// The model's answer to "is `offset..offset + len` inside `size` bytes?".
-pub fn in_bounds(offset: usize, len: usize, size: usize) -> Result<core::ops::Range<usize>, bytewise::Error> {
+pub fn in_bounds(
+    offset: usize,
+    len: usize,
+    size: usize,
+) -> Result<core::ops::Range<usize>, bytewise::Error> {
     match offset.checked_add(len) {
         Some(end) if end <= size => Ok(offset..end),
         _ => Err(bytewise::Error::OutOfBounds { offset, len, size }),

@@ -61,7 +61,11 @@ struct Input {
 }
 
 /// `Ok` values equal, or both errors of the same kind.
-fn same<T: PartialEq + std::fmt::Debug>(got: std::io::Result<T>, want: std::io::Result<T>, what: &str) {
+fn same<T: PartialEq + std::fmt::Debug>(
+    got: std::io::Result<T>,
+    want: std::io::Result<T>,
+    what: &str,
+) {
     match (got, want) {
         (Ok(g), Ok(w)) => assert_eq!(g, w, "{what}"),
         (Err(g), Err(w)) => assert_eq!(g.kind(), w.kind(), "{what}: {g} vs {w}"),
@@ -110,7 +114,11 @@ fuzz_target!(|input: Input| {
                 let (mut got, mut want) = (Vec::new(), Vec::new());
                 let mut c = Cursor::new(&model[..]);
                 c.set_position(rpos);
-                same(reader.read_to_end(&mut got), c.read_to_end(&mut want), "read_to_end");
+                same(
+                    reader.read_to_end(&mut got),
+                    c.read_to_end(&mut want),
+                    "read_to_end",
+                );
                 assert_eq!(got, want);
                 rpos = c.position();
             }
@@ -121,7 +129,11 @@ fuzz_target!(|input: Input| {
                 let got = reader.seek((*p).into());
                 match want {
                     Ok(to) if to < rpos => {
-                        assert_eq!(got.unwrap_err().kind(), ErrorKind::InvalidInput, "backwards");
+                        assert_eq!(
+                            got.unwrap_err().kind(),
+                            ErrorKind::InvalidInput,
+                            "backwards"
+                        );
                     }
                     want => {
                         if let Ok(to) = want {
@@ -156,7 +168,10 @@ fuzz_target!(|input: Input| {
                 c.set_position(wpos);
                 let (g, w) = match op {
                     Op::Write(_) => (writer.write(src), c.write(src)),
-                    _ => (writer.write_all(src).map(|()| 0), c.write_all(src).map(|()| 0)),
+                    _ => (
+                        writer.write_all(src).map(|()| 0),
+                        c.write_all(src).map(|()| 0),
+                    ),
                 };
                 same(g, w, "write");
                 wpos = c.position();
@@ -178,6 +193,10 @@ fuzz_target!(|input: Input| {
         }
         assert_eq!(reader.position(), rpos, "reader position after {op:?}");
         assert_eq!(writer.position(), wpos, "writer position after {op:?}");
-        assert_eq!(view.to_vec(bytewise::Ordering::Relaxed), model, "after {op:?}");
+        assert_eq!(
+            view.to_vec(bytewise::Ordering::Relaxed),
+            model,
+            "after {op:?}"
+        );
     }
 });

@@ -77,10 +77,17 @@ fn run<T: Pod + PartialEq + std::fmt::Debug>(input: &Input) {
 
     let lock = SeqLock::<T>::from_bytes(region);
     let addr = region.as_ptr().addr();
-    let want_err = if addr % SeqLock::<T>::ALIGN != 0 {
-        Some(Error::Misaligned { addr, align: SeqLock::<T>::ALIGN })
+    let want_err = if !addr.is_multiple_of(SeqLock::<T>::ALIGN) {
+        Some(Error::Misaligned {
+            addr,
+            align: SeqLock::<T>::ALIGN,
+        })
     } else if len < SeqLock::<T>::SIZE {
-        Some(Error::OutOfBounds { offset: 0, len: SeqLock::<T>::SIZE, size: len })
+        Some(Error::OutOfBounds {
+            offset: 0,
+            len: SeqLock::<T>::SIZE,
+            size: len,
+        })
     } else {
         None
     };
