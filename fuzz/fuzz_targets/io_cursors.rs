@@ -73,6 +73,13 @@ fn same<T: PartialEq + std::fmt::Debug>(
     }
 }
 
+/// The model of the reader: `std::io::Cursor` at the same position.
+fn model_reader(model: &[u8], pos: u64) -> Cursor<&[u8]> {
+    let mut c = Cursor::new(model);
+    c.set_position(pos);
+    c
+}
+
 fuzz_target!(|input: Input| {
     let size = usize::from(input.size % 2049);
     let mut model: Vec<u8> = (0..size).map(|i| (i * 7) as u8).collect();
@@ -89,8 +96,7 @@ fuzz_target!(|input: Input| {
             Op::Read(n) => {
                 let mut got = vec![0u8; usize::from(*n)];
                 let mut want = got.clone();
-                let mut c = Cursor::new(&model[..]);
-                c.set_position(rpos);
+                let mut c = model_reader(&model, rpos);
                 let (g, w) = (reader.read(&mut got), c.read(&mut want));
                 same(g, w, "read");
                 assert_eq!(got, want);
@@ -99,8 +105,7 @@ fuzz_target!(|input: Input| {
             Op::ReadExact(n) => {
                 let mut got = vec![0u8; usize::from(*n)];
                 let mut want = got.clone();
-                let mut c = Cursor::new(&model[..]);
-                c.set_position(rpos);
+                let mut c = model_reader(&model, rpos);
                 let (g, w) = (reader.read_exact(&mut got), c.read_exact(&mut want));
                 let failed = w.is_err();
                 same(g, w, "read_exact");
@@ -112,8 +117,7 @@ fuzz_target!(|input: Input| {
             }
             Op::ReadToEnd => {
                 let (mut got, mut want) = (Vec::new(), Vec::new());
-                let mut c = Cursor::new(&model[..]);
-                c.set_position(rpos);
+                let mut c = model_reader(&model, rpos);
                 same(
                     reader.read_to_end(&mut got),
                     c.read_to_end(&mut want),
@@ -123,8 +127,7 @@ fuzz_target!(|input: Input| {
                 rpos = c.position();
             }
             Op::SeekReader(p) => {
-                let mut c = Cursor::new(&model[..]);
-                c.set_position(rpos);
+                let mut c = model_reader(&model, rpos);
                 let want = c.seek((*p).into());
                 let got = reader.seek((*p).into());
                 match want {
@@ -145,16 +148,14 @@ fuzz_target!(|input: Input| {
             }
             Op::ReadObjU32 => {
                 let mut want = [0u8; 4];
-                let mut c = Cursor::new(&model[..]);
-                c.set_position(rpos);
+                let mut c = model_reader(&model, rpos);
                 let w = c.read_exact(&mut want).map(|()| u32::from_ne_bytes(want));
                 same(reader.read_obj::<u32>(), w, "read_obj");
                 rpos = c.position().max(rpos);
             }
             Op::ReadObjCheckedBool => {
                 let mut want = [0u8; 1];
-                let mut c = Cursor::new(&model[..]);
-                c.set_position(rpos);
+                let mut c = model_reader(&model, rpos);
                 let w = c.read_exact(&mut want).and_then(|()| match want[0] {
                     0 => Ok(false),
                     1 => Ok(true),
