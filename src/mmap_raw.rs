@@ -13,16 +13,71 @@ use memmap2::MmapRaw;
 
 use crate::AtomicBytes;
 
+impl AtomicBytes {
+    /// Views a read-write [`MmapRaw`] as `AtomicBytes`, for as long as the
+    /// mapping is borrowed, or says why it cannot: the fallible form of
+    /// `impl From<&MmapRaw> for &AtomicBytes`.
+    ///
+    /// The mapping must be readable and writable (for example
+    /// [`MmapRaw::map_raw`] on a file opened read-write, or an `MmapMut`
+    /// converted into an `MmapRaw`): an `AtomicBytes` can write, and a write
+    /// to a read-only page is undefined behaviour for an atomic access. This
+    /// reads `/proc/self/maps` to check it, so convert once and keep the
+    /// reference rather than converting for every access.
+    ///
+    /// # Errors
+    ///
+    /// - [`io::ErrorKind::PermissionDenied`] if the mapping is not both
+    ///   readable and writable (`MmapOptions::map_raw_read_only`, or an
+    ///   `MmapRaw` made from an `Mmap`);
+    /// - the error from reading `/proc/self/maps`, if it cannot be read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::AtomicBytes;
+    /// use memmap2::{MmapOptions, MmapRaw};
+    ///
+    /// let path = std::env::temp_dir().join(format!("bytewise-doc-ro-{}", std::process::id()));
+    /// std::fs::write(&path, [0u8; 64])?;
+    /// let read_only = MmapOptions::new().map_raw_read_only(&std::fs::File::open(&path)?)?;
+    /// let err = AtomicBytes::from_mmap_raw(&read_only).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+    /// # drop(read_only);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_mmap_raw(map: &MmapRaw) -> io::Result<&AtomicBytes> {
+        let (ptr, len) = (map.as_mut_ptr(), map.len());
+        if !read_write(ptr.addr(), len)? {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "this MmapRaw is not mapped read-write, so it cannot be an AtomicBytes \
+                 (map a file opened read-write with MmapRaw::map_raw)",
+            ));
+        }
+        // SAFETY:
+        // - `ptr` is non-null (memmap2 maps at least one byte, even for an
+        //   empty map), and the mapping is readable and writable (checked
+        //   above) for `len` bytes;
+        // - it stays mapped while `map` is borrowed: memmap2 unmaps it only
+        //   on drop, and `remap` needs `&mut MmapRaw`; the shared borrow
+        //   excludes both;
+        // - `len <= isize::MAX`, as for any mapping;
+        // - `MmapRaw` hands out only raw pointers, so any other access from
+        //   this process is an `unsafe` dereference whose author promises it
+        //   does not race non-atomically; other processes may write freely.
+        Ok(unsafe { AtomicBytes::from_raw_parts(ptr, len) })
+    }
+}
+
 /// Views a read-write [`MmapRaw`] as [`AtomicBytes`], for as long as the
 /// mapping is borrowed: safe reads and writes of a mapping that other
 /// processes write at the same time, with no `unsafe`.
 ///
-/// The mapping must be readable and writable (for example
-/// [`MmapRaw::map_raw`] on a file opened read-write, or an `MmapMut`
-/// converted into an `MmapRaw`): an `AtomicBytes` can write, and a write to a
-/// read-only page is undefined behaviour for an atomic access. The
-/// conversion reads `/proc/self/maps` to check it, so convert once and keep
-/// the reference rather than converting for every access.
+/// The mapping must be readable and writable; see
+/// [`AtomicBytes::from_mmap_raw`], the form that returns an error instead
+/// of panicking.
 ///
 /// Truncating the mapped file while it is mapped makes accesses past the new
 /// end raise `SIGBUS`, as for every file mapping (and as memmap2 documents).
@@ -54,29 +109,10 @@ use crate::AtomicBytes;
 impl<'a> From<&'a MmapRaw> for &'a AtomicBytes {
     #[track_caller]
     fn from(map: &'a MmapRaw) -> Self {
-        let (ptr, len) = (map.as_mut_ptr(), map.len());
-        match read_write(ptr.addr(), len) {
-            Ok(true) => {}
-            Ok(false) => panic!(
-                "bytewise: this MmapRaw is not mapped read-write, so it cannot be an AtomicBytes \
-                 (map a file opened read-write with MmapRaw::map_raw)"
-            ),
-            Err(e) => panic!(
-                "bytewise: cannot check that the MmapRaw is mapped read-write: \
-                 reading /proc/self/maps failed: {e}"
-            ),
+        match AtomicBytes::from_mmap_raw(map) {
+            Ok(view) => view,
+            Err(e) => panic!("bytewise: From<&MmapRaw> for &AtomicBytes: {e}"),
         }
-        // SAFETY:
-        // - `ptr` is non-null (memmap2 maps at least one byte, even for an
-        //   empty map), and the mapping is readable and writable (checked
-        //   above) for `len` bytes;
-        // - it stays mapped for `'a`: memmap2 unmaps it only on drop, and
-        //   `remap` needs `&mut MmapRaw`; the shared borrow excludes both;
-        // - `len <= isize::MAX`, as for any mapping;
-        // - `MmapRaw` hands out only raw pointers, so any other access from
-        //   this process is an `unsafe` dereference whose author promises it
-        //   does not race non-atomically; other processes may write freely.
-        unsafe { AtomicBytes::from_raw_parts(ptr, len) }
     }
 }
 

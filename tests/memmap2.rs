@@ -48,6 +48,10 @@ fn read_and_write_a_mapped_file() {
     let file = TempFile::new("mmapraw-rw", &initial);
     let map = MmapRaw::map_raw(&file.open_rw()).unwrap();
     let shared: &AtomicBytes = (&map).into();
+    assert!(std::ptr::eq(
+        shared,
+        AtomicBytes::from_mmap_raw(&map).unwrap()
+    ));
     assert_eq!(shared.len(), 4096);
     assert_eq!(shared.as_ptr(), map.as_mut_ptr());
 
@@ -117,10 +121,16 @@ fn read_only_maps_are_refused() {
     }))
     .unwrap_err();
     let msg = err
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| err.downcast_ref::<String>().map(String::as_str))
+        .downcast_ref::<String>()
+        .map(String::as_str)
         .unwrap_or_default();
     assert!(msg.contains("not mapped read-write"), "{msg}");
+    let e = AtomicBytes::from_mmap_raw(&ro).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+    // An Mmap (read-only) turned into an MmapRaw is refused too.
+    // SAFETY: the file is private to this test and not modified while mapped.
+    let from_mmap =
+        MmapRaw::from(unsafe { memmap2::Mmap::map(&File::open(&file.0).unwrap()) }.unwrap());
+    assert!(AtomicBytes::from_mmap_raw(&from_mmap).is_err());
     assert_eq!(std::fs::read(&file.0).unwrap(), [1; 4096]);
 }
