@@ -6,6 +6,7 @@
 //! enum byte between a valid and an invalid value, and no invalid value may
 //! come out of a checked read, while a negative control that validates the
 //! shared bytes in place lets them through.
+#![cfg(feature = "bytemuck")]
 #![allow(clippy::std_instead_of_core)]
 
 use std::num::NonZeroU32;

@@ -1,7 +1,11 @@
 //! `From<&memmap2::MmapRaw> for &AtomicBytes`: a file mapped with memmap2,
 //! read and written through the safe view, checked against the file's
 //! contents as `std::fs` sees them.
-#![cfg(all(feature = "memmap2", any(target_os = "linux", target_os = "android")))]
+#![cfg(all(
+    feature = "memmap2",
+    feature = "bytemuck",
+    any(target_os = "linux", target_os = "android")
+))]
 #![cfg(not(miri))] // mmap and /proc
 #![allow(clippy::std_instead_of_core)]
 
