@@ -504,11 +504,15 @@ impl AtomicBytes {
     ) -> Result<(), Error> {
         crate::raw::check_load_ordering(order);
         let size = core::mem::size_of::<B>();
-        let src = self.range(offset, size)?;
-        // SAFETY: `src` is a valid, atomically accessed view of `size` bytes;
-        // `out` is an exclusive borrow of `size` bytes, so private and
-        // disjoint from the shared `src`.
-        unsafe { crate::load(src.as_ptr(), out.as_mut_ptr().cast(), size, order) }
+        // The check alone, not `range`: a `Result` that carries no pointer
+        // keeps the shared pointer out of the value this returns into, so
+        // the caller's IR shows it reaching the kernel and nothing else.
+        Error::check_range(offset, size, self.len())?;
+        let src = self.as_ptr().wrapping_add(offset);
+        // SAFETY: `src..src + size` lies inside the view (checked above), so
+        // it is valid and only accessed atomically; `out` is an exclusive
+        // borrow of `size` bytes, so private and disjoint from it.
+        unsafe { crate::load(src, out.as_mut_ptr().cast(), size, order) }
         Ok(())
     }
 }
