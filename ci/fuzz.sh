@@ -40,10 +40,18 @@ for t in "${targets[@]}"; do
     echo "== fuzz $t for ${seconds} s"
     mkdir -p "target/fuzz-corpus/$t"
     log="target/fuzz-corpus/$t.log"
+    extra=()
+    if [ "$t" = seqlock_hostile ]; then
+        # Its scribbler is a thread per input; LeakSanitizer reports the
+        # 32 bytes glibc allocates to register a new thread's thread-local
+        # destructors (__cxa_thread_atexit_impl) as a leak once in a while.
+        # Not ours, and not a leak: leak checking is off for this target.
+        extra=(-detect_leaks=0)
+    fi
     status=0
     cargo "+$toolchain" fuzz run "$t" "target/fuzz-corpus/$t" "fuzz/corpus/$t" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        >"$log" 2>&1 || status=$?
+        "${extra[@]}" >"$log" 2>&1 || status=$?
     grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
     if [ "$status" -ne 0 ]; then
         tail -n 80 "$log"
