@@ -30,8 +30,8 @@ if [ "$host" != aarch64-unknown-linux-gnu ]; then
     targets+=(aarch64-unknown-linux-gnu)
 fi
 
-clean=(a_load a_read_obj b_load b_read_obj c_load c_read_obj)
-negative=(a_plain b_plain c_plain)
+clean=(a_load a_read_obj b_load b_read_obj c_load c_read_obj d_read_obj_checked)
+negative=(a_plain b_plain c_plain d_plain)
 
 echo "== check-ir unit tests (one negative control per rule)"
 if ! unit=$(cargo test -q --bin check-ir 2>&1); then

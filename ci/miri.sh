@@ -29,6 +29,11 @@ done
 echo "== miri: ${tests[*]}"
 time cargo "+$toolchain" miri test --lib "${tests[@]}"
 
+# The validated typed reads (bytemuck and zerocopy), including the races
+# of a writer flipping an enum byte against them, on the portable path.
+echo "== miri: --features zerocopy --test checked"
+cargo "+$toolchain" miri test --features zerocopy --test checked
+
 # The SeqLock tests race 2 to 3 threads through the protocol; a different
 # scheduler seed gives Miri a different interleaving (and different stale
 # values from its weak-memory emulation). The run above used seed 0; these

@@ -193,11 +193,36 @@ impl AtomicBytes {
         self.0.get(bounds).map(Self::new)
     }
 
-    /// The sub-view `offset..offset + len`, or [`Error::OutOfBounds`] if it
-    /// is not inside the view, including when the sum overflows. The bounds
-    /// check behind every offset-taking method here and in `Page`.
+    /// The sub-view of `len` bytes at `offset`: [`get`](Self::get) with an
+    /// error that says what was asked for, for code that propagates it with
+    /// `?` (a ring's slot, a descriptor in guest memory).
+    ///
+    /// This is the bounds check behind every offset-taking method of the
+    /// crate, so a sub-view and a direct `read_at` accept exactly the same
+    /// offsets.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] if `offset..offset + len` is not inside the
+    /// view, including when `offset + len` overflows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, Error};
+    ///
+    /// let mut buf = *b"header|payload";
+    /// let view = AtomicBytes::from_mut(&mut buf);
+    /// let payload = view.range(7, 7)?;
+    /// assert_eq!(payload.read_obj::<[u8; 7]>(0)?, *b"payload");
+    /// assert_eq!(
+    ///     view.range(usize::MAX, 2).unwrap_err(),
+    ///     Error::OutOfBounds { offset: usize::MAX, len: 2, size: 14 },
+    /// );
+    /// # Ok::<(), Error>(())
+    /// ```
     #[inline]
-    pub(crate) fn range(&self, offset: usize, len: usize) -> Result<&AtomicBytes, Error> {
+    pub fn range(&self, offset: usize, len: usize) -> Result<&AtomicBytes, Error> {
         Error::check_range(offset, len, self.len())?;
         Ok(Self::new(&self.0[offset..offset + len]))
     }
@@ -556,8 +581,7 @@ impl AtomicBytes {
     /// ```
     #[inline]
     pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), Error> {
-        self.range(offset, dst.len())?.load(dst, Ordering::Relaxed);
-        Ok(())
+        self.load_at(offset, dst, Ordering::Relaxed)
     }
 
     /// Copies `src` into the view starting at `offset` (Relaxed).
@@ -579,8 +603,7 @@ impl AtomicBytes {
     /// ```
     #[inline]
     pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<(), Error> {
-        self.range(offset, src.len())?.store(src, Ordering::Relaxed);
-        Ok(())
+        self.store_at(offset, src, Ordering::Relaxed)
     }
 
     /// Reads a `T` from `offset`, which need not be aligned, as one private
@@ -606,8 +629,7 @@ impl AtomicBytes {
     /// ```
     #[inline]
     pub fn read_obj<T: bytemuck::AnyBitPattern>(&self, offset: usize) -> Result<T, Error> {
-        // SAFETY: `AnyBitPattern` types accept every initialized byte pattern.
-        unsafe { self.read_any(offset) }
+        self.load_obj(offset, Ordering::Relaxed)
     }
 
     /// Writes `value` at `offset`, which need not be aligned (Relaxed).
@@ -627,7 +649,7 @@ impl AtomicBytes {
     /// ```
     #[inline]
     pub fn write_obj<T: bytemuck::NoUninit>(&self, offset: usize, value: &T) -> Result<(), Error> {
-        self.write_at(offset, bytemuck::bytes_of(value))
+        self.store_obj(offset, value, Ordering::Relaxed)
     }
 
     /// [`read_obj`](Self::read_obj) for zerocopy's [`FromBytes`](zerocopy::FromBytes).
@@ -648,7 +670,7 @@ impl AtomicBytes {
     #[inline]
     pub fn read_obj_zerocopy<T: zerocopy::FromBytes>(&self, offset: usize) -> Result<T, Error> {
         // SAFETY: `FromBytes` types accept every initialized byte pattern.
-        unsafe { self.read_any(offset) }
+        unsafe { self.read_any(offset, Ordering::Relaxed) }
     }
 
     /// [`write_obj`](Self::write_obj) for zerocopy's
@@ -676,30 +698,345 @@ impl AtomicBytes {
         self.write_at(offset, value.as_bytes())
     }
 
-    /// Reads a `T` from `offset` as one private copy (Relaxed).
+    /// Reads a `T` from `offset` as one private copy.
     ///
     /// # Safety
     ///
     /// Behavior is undefined if `T` is not valid for every initialized byte
     /// pattern of its size.
     #[inline]
-    unsafe fn read_any<T>(&self, offset: usize) -> Result<T, Error> {
-        let size = core::mem::size_of::<T>();
-        let src = self.range(offset, size)?;
+    #[track_caller]
+    unsafe fn read_any<T>(&self, offset: usize, order: Ordering) -> Result<T, Error> {
         let mut out = MaybeUninit::<T>::uninit();
-        // SAFETY: `src` is a valid, atomically accessed view of `size` bytes;
-        // `out` is a private local of `size` bytes, so it cannot overlap.
-        unsafe {
-            crate::load(
-                src.as_ptr(),
-                out.as_mut_ptr().cast(),
-                size,
-                Ordering::Relaxed,
-            )
-        }
-        // SAFETY: `load` initialized all `size` bytes of `out`, and the caller
-        // guarantees any initialized byte pattern is a valid `T`.
+        self.load_private(offset, &mut out, order)?;
+        // SAFETY: `load_private` initialized all bytes of `out`, and the
+        // caller guarantees any initialized byte pattern is a valid `T`.
         Ok(unsafe { out.assume_init() })
+    }
+
+    /// Copies the `size_of::<B>()` bytes at `offset` into `out` with one
+    /// byte-wise atomic load. On `Ok`, every byte of `out` is initialized,
+    /// padding included (`out` is written as bytes, in place: validate it
+    /// there, since a typed move of a `MaybeUninit` may drop padding bytes).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Release` or `AcqRel`, before the bounds check.
+    #[inline]
+    #[track_caller]
+    fn load_private<B>(
+        &self,
+        offset: usize,
+        out: &mut MaybeUninit<B>,
+        order: Ordering,
+    ) -> Result<(), Error> {
+        crate::raw::check_load_ordering(order);
+        let size = core::mem::size_of::<B>();
+        // The check alone, not `range`: a `Result` that carries no pointer
+        // keeps the shared pointer out of the value this returns into, so
+        // the caller's IR shows it reaching the kernel and nothing else.
+        Error::check_range(offset, size, self.len())?;
+        let src = self.as_ptr().wrapping_add(offset);
+        // SAFETY: `src..src + size` lies inside the view (checked above), so
+        // it is valid and only accessed atomically; `out` is an exclusive
+        // borrow of `size` bytes, so private and disjoint from it.
+        unsafe { crate::load(src, out.as_mut_ptr().cast(), size, order) }
+        Ok(())
+    }
+}
+
+/// Offset-based copies with an explicit [`Ordering`], for protocols that
+/// publish with Release and consume with Acquire (rings, mailboxes). Each
+/// checks its ordering as [`load`](AtomicBytes::load) and
+/// [`store`](AtomicBytes::store) do: a bad one panics before the bounds
+/// check and before any memory is touched.
+impl AtomicBytes {
+    /// [`read_at`](Self::read_at) with an ordering: copies `dst.len()` bytes
+    /// at `offset` into `dst`.
+    ///
+    /// `Acquire` orders the copy before everything that follows it, as an
+    /// `AtomicU8::load(Acquire)` of each byte would (a fence after the copy).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] as for `read_at`; `dst` is untouched then.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Release` or `AcqRel`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, Ordering};
+    ///
+    /// let mut ring = [0u8; 16];
+    /// let ring = AtomicBytes::from_mut(&mut ring);
+    /// ring.store_at(4, b"msg", Ordering::Release)?;
+    /// let mut out = [0u8; 3];
+    /// ring.load_at(4, &mut out, Ordering::Acquire)?;
+    /// assert_eq!(&out, b"msg");
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn load_at(&self, offset: usize, dst: &mut [u8], order: Ordering) -> Result<(), Error> {
+        crate::raw::check_load_ordering(order);
+        self.range(offset, dst.len())?.load(dst, order);
+        Ok(())
+    }
+
+    /// [`write_at`](Self::write_at) with an ordering: copies `src` into the
+    /// view at `offset`.
+    ///
+    /// `Release` orders everything before it before the copy (a fence before
+    /// the copy).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] as for `write_at`; nothing is written then.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Acquire` or `AcqRel`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 4];
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// view.store_at(2, b"ok", bytewise::Ordering::Release)?;
+    /// assert_eq!(buf, *b"\0\0ok");
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn store_at(&self, offset: usize, src: &[u8], order: Ordering) -> Result<(), Error> {
+        crate::raw::check_store_ordering(order);
+        self.range(offset, src.len())?.store(src, order);
+        Ok(())
+    }
+
+    /// [`read_obj`](Self::read_obj) with an ordering: a `T` from `offset`
+    /// (unaligned is fine) as one private copy.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] as for `read_obj`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Release` or `AcqRel`.
+    ///
+    /// # Examples
+    ///
+    /// A ring consumer: read the producer's index with Acquire, then the
+    /// slot it published.
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, Ordering};
+    ///
+    /// let mut mem = [0u8; 64];
+    /// let ring = AtomicBytes::from_mut(&mut mem);
+    /// // producer
+    /// ring.store_obj(8, &0xfeed_u32, Ordering::Relaxed)?;
+    /// ring.store_obj(0, &1u32, Ordering::Release)?;
+    /// // consumer
+    /// if ring.load_obj::<u32>(0, Ordering::Acquire)? == 1 {
+    ///     assert_eq!(ring.load_obj::<u32>(8, Ordering::Relaxed)?, 0xfeed);
+    /// }
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn load_obj<T: bytemuck::AnyBitPattern>(
+        &self,
+        offset: usize,
+        order: Ordering,
+    ) -> Result<T, Error> {
+        // SAFETY: `AnyBitPattern` types accept every initialized byte pattern.
+        unsafe { self.read_any(offset, order) }
+    }
+
+    /// [`write_obj`](Self::write_obj) with an ordering: writes `value` at
+    /// `offset` (unaligned is fine).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutOfBounds`] as for `write_obj`; nothing is written then.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Acquire` or `AcqRel`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = [0u8; 4];
+    /// let view = bytewise::AtomicBytes::from_mut(&mut buf);
+    /// view.store_obj(0, &7u32, bytewise::Ordering::Release)?;
+    /// assert_eq!(view.load_obj::<u32>(0, bytewise::Ordering::Acquire)?, 7);
+    /// # Ok::<(), bytewise::Error>(())
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn store_obj<T: bytemuck::NoUninit>(
+        &self,
+        offset: usize,
+        value: &T,
+        order: Ordering,
+    ) -> Result<(), Error> {
+        self.store_at(offset, bytemuck::bytes_of(value), order)
+    }
+}
+
+/// Validated typed reads, for types with invalid bit patterns (enums,
+/// `bool`, `char`, `NonZero*`): one byte-wise atomic copy into private
+/// memory, then the type's own check on that copy.
+///
+/// The shared bytes are never validated in place and never read twice, and
+/// no value of the type is made from a copy that fails the check. Checking
+/// shared memory with `bytemuck::checked` or zerocopy's `TryFromBytes`
+/// directly would do neither: it races, and a later read of a field fetches
+/// it again, after the check (a double fetch).
+impl AtomicBytes {
+    /// Reads a `T` from `offset` (unaligned is fine) as one private copy
+    /// (Relaxed), and returns it if the copy is a valid `T` by
+    /// [`CheckedBitPattern::is_valid_bit_pattern`](bytemuck::CheckedBitPattern::is_valid_bit_pattern).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
+    ///   not inside the view (including when the sum overflows); nothing is
+    ///   read then.
+    /// - [`Error::InvalidBitPattern`] if the copy is not a valid `T`.
+    ///
+    /// # Examples
+    ///
+    /// A descriptor that a peer process fills in, read out of shared memory
+    /// with no `unsafe`. A bad `kind` or `last` is an error, and the value
+    /// that passed the check is the one that is used:
+    ///
+    /// ```
+    /// use bytemuck::{CheckedBitPattern, NoUninit};
+    /// use bytewise::{Error, SharedMemory};
+    ///
+    /// #[derive(Clone, Copy, Debug, PartialEq, NoUninit, CheckedBitPattern)]
+    /// #[repr(u8)]
+    /// enum Kind { Read = 1, Write = 2 }
+    ///
+    /// #[derive(Clone, Copy, Debug, NoUninit, CheckedBitPattern)]
+    /// #[repr(C)]
+    /// struct Descriptor { addr: u64, len: u32, kind: Kind, last: bool, _pad: [u8; 2] }
+    ///
+    /// let shm = SharedMemory::create(4096)?;
+    /// let d = Descriptor { addr: 0x1000, len: 512, kind: Kind::Write, last: true, _pad: [0; 2] };
+    /// shm.write_obj(64, &d)?; // the peer's side
+    ///
+    /// let d: Descriptor = shm.read_obj_checked(64)?;   // one copy, validated
+    /// assert_eq!((d.kind, d.last), (Kind::Write, true)); // the same copy, used
+    ///
+    /// shm.write_at(64 + 12, &[7])?; // a hostile peer writes a bad `kind`
+    /// assert_eq!(
+    ///     shm.read_obj_checked::<Descriptor>(64).unwrap_err(),
+    ///     Error::InvalidBitPattern { offset: 64, len: 16 },
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn read_obj_checked<T: bytemuck::CheckedBitPattern>(
+        &self,
+        offset: usize,
+    ) -> Result<T, Error> {
+        self.load_obj_checked(offset, Ordering::Relaxed)
+    }
+
+    /// [`read_obj_checked`](Self::read_obj_checked) with an ordering; also
+    /// the implementation behind the checked reads of the `io` reader and
+    /// `AtomicPerByte`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Release` or `AcqRel`.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn load_obj_checked<T: bytemuck::CheckedBitPattern>(
+        &self,
+        offset: usize,
+        order: Ordering,
+    ) -> Result<T, Error> {
+        // `CheckedBitPattern` promises that `T` and `T::Bits` have the same
+        // layout; the reads below rely on the size part, so check it.
+        const {
+            assert!(core::mem::size_of::<T>() == core::mem::size_of::<T::Bits>());
+        }
+        let mut bits = MaybeUninit::<T::Bits>::uninit();
+        self.load_private(offset, &mut bits, order)?;
+        // SAFETY: `load_private` initialized every byte of `bits` (padding
+        // included), and `Bits: AnyBitPattern` accepts any initialized bytes.
+        let copy: &T::Bits = unsafe { bits.assume_init_ref() };
+        if !T::is_valid_bit_pattern(copy) {
+            return Err(Error::InvalidBitPattern {
+                offset,
+                len: core::mem::size_of::<T>(),
+            });
+        }
+        // SAFETY: `bits` holds `size_of::<T>()` initialized bytes (asserted
+        // equal to the size of `Bits`), which `is_valid_bit_pattern` accepted
+        // as a `T` (the trait's contract); `read_unaligned` needs no
+        // alignment. The bytes are the private copy, not shared memory.
+        Ok(unsafe { bits.as_ptr().cast::<T>().read_unaligned() })
+    }
+
+    /// Reads a `T` from `offset` (unaligned is fine) as one private copy
+    /// (Relaxed), and returns it if zerocopy's
+    /// [`TryFromBytes`](zerocopy::TryFromBytes) accepts the copy.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
+    ///   not inside the view; nothing is read then.
+    /// - [`Error::InvalidBitPattern`] if the copy is not a valid `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicBytes, Error};
+    /// use zerocopy::{Immutable, IntoBytes, KnownLayout, TryFromBytes};
+    ///
+    /// #[derive(Clone, Copy, Debug, PartialEq, TryFromBytes, IntoBytes, Immutable, KnownLayout)]
+    /// #[repr(u8)]
+    /// enum Kind { Read = 1, Write = 2 }
+    ///
+    /// #[derive(Debug, TryFromBytes, IntoBytes, Immutable, KnownLayout)]
+    /// #[repr(C)]
+    /// struct Descriptor { len: u16, kind: Kind, last: bool }
+    ///
+    /// let mut mem = [0u8; 8];
+    /// let shared = AtomicBytes::from_mut(&mut mem);
+    /// shared.write_at(2, &[4, 0, 2, 1])?;
+    /// let d: Descriptor = shared.try_read_obj(2)?;
+    /// assert_eq!((d.len, d.kind, d.last), (4, Kind::Write, true));
+    ///
+    /// shared.write_at(5, &[2])?; // `last` is neither 0 nor 1
+    /// assert_eq!(
+    ///     shared.try_read_obj::<Descriptor>(2).unwrap_err(),
+    ///     Error::InvalidBitPattern { offset: 2, len: 4 },
+    /// );
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[cfg(feature = "zerocopy")]
+    #[inline]
+    pub fn try_read_obj<T: zerocopy::TryFromBytes>(&self, offset: usize) -> Result<T, Error> {
+        let size = core::mem::size_of::<T>();
+        let mut copy = MaybeUninit::<T>::uninit();
+        self.load_private(offset, &mut copy, Ordering::Relaxed)?;
+        // SAFETY: `load_private` initialized all `size` bytes of `copy`, which
+        // has not been moved since; the slice borrows that private local.
+        let bytes = unsafe { core::slice::from_raw_parts(copy.as_ptr().cast::<u8>(), size) };
+        // zerocopy's own check, on the private bytes; the length is exact, so
+        // the only possible failure is an invalid bit pattern.
+        T::try_read_from_bytes(bytes).map_err(|_| Error::InvalidBitPattern { offset, len: size })
     }
 }
 

@@ -480,3 +480,48 @@ impl<T: NoUninit + Default> Default for AtomicPerByte<T> {
         Self::new(T::default())
     }
 }
+
+impl<T: bytemuck::CheckedBitPattern> AtomicPerByte<T> {
+    /// Loads the value as one private copy and returns it if the copy is a
+    /// valid `T` (by
+    /// [`CheckedBitPattern::is_valid_bit_pattern`](bytemuck::CheckedBitPattern::is_valid_bit_pattern)),
+    /// with no `unsafe` for the caller.
+    ///
+    /// A store that races with the load can produce a copy that mixes bytes
+    /// of two values; if that mix is not a valid `T`, this is an error, and
+    /// no `T` is made from it. The check runs on the copy, so the value
+    /// returned is exactly the value that was checked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBitPattern`](crate::Error::InvalidBitPattern) (with
+    /// `offset` 0) if the copy is not a valid `T`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `order` is `Release` or `AcqRel`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytewise::{AtomicPerByte, Ordering};
+    ///
+    /// let flag = AtomicPerByte::new(false);
+    /// flag.store(true, Ordering::Release);
+    /// assert_eq!(flag.load_checked(Ordering::Acquire), Ok(true));
+    ///
+    /// let letter = AtomicPerByte::new('é');
+    /// assert_eq!(letter.load_checked(Ordering::Relaxed), Ok('é'));
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn load_checked(&self, order: Ordering) -> Result<T, crate::Error> {
+        // SAFETY: `self.inner` is `size_of::<T>()` (at most `isize::MAX`)
+        // valid, writable bytes in an `UnsafeCell` that live as long as
+        // `&self`, and every access to them through `&self` is byte-wise
+        // atomic, as the view's accesses are.
+        let bytes =
+            unsafe { crate::AtomicBytes::from_raw_parts(self.inner.get().cast(), size_of::<T>()) };
+        bytes.load_obj_checked(0, order)
+    }
+}

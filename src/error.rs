@@ -2,8 +2,10 @@
 
 use core::fmt;
 
-/// Why a checked access was refused. Nothing was read or written when one of
-/// these is returned.
+/// Why a checked access was refused. Nothing was written when one of these is
+/// returned, and nothing was read except for
+/// [`InvalidBitPattern`](Error::InvalidBitPattern), whose bytes were read
+/// once and rejected.
 ///
 /// # Examples
 ///
@@ -37,6 +39,17 @@ pub enum Error {
         /// The required alignment.
         align: usize,
     },
+    /// The `len` bytes copied from `offset` are not a valid value of the
+    /// requested type: a bad enum discriminant, a `bool` that is not 0 or 1,
+    /// a zero `NonZero*`, a `char` out of range. The check ran on a private
+    /// copy, so this is a fact about the bytes as copied; nothing was
+    /// written, and no value of the type was made from them.
+    InvalidBitPattern {
+        /// The start of the bytes that were copied.
+        offset: usize,
+        /// The number of bytes copied (the size of the type).
+        len: usize,
+    },
 }
 
 impl Error {
@@ -58,6 +71,12 @@ impl fmt::Display for Error {
             }
             Error::Misaligned { addr, align } => {
                 write!(f, "address {addr:#x} is not aligned to {align} bytes")
+            }
+            Error::InvalidBitPattern { offset, len } => {
+                write!(
+                    f,
+                    "bytes {offset}..+{len} are not a valid bit pattern for the type read"
+                )
             }
         }
     }

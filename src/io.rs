@@ -190,6 +190,84 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Typed reads: each reads the next `size_of::<T>()` bytes once, as
+/// [`read_exact`](Read::read_exact) does, into a private copy.
+impl Reader<'_> {
+    /// Reads the next `T` (unaligned is fine) as one private copy.
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if fewer than `size_of::<T>()` bytes remain; nothing
+    /// is read then and the reader moves to the end, as `read_exact` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut backing = [1u8, 0, 2, 0, 0, 0];
+    /// let mut r = bytewise::AtomicBytes::from_mut(&mut backing).reader();
+    /// assert_eq!(r.read_obj::<u16>()?, u16::from_le(1));
+    /// assert_eq!(r.read_obj::<u32>()?, u32::from_le(2));
+    /// assert!(r.read_obj::<u8>().is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_obj<T: bytemuck::AnyBitPattern>(&mut self) -> io::Result<T> {
+        let offset = self.next_obj(core::mem::size_of::<T>())?;
+        let value = self.bytes.read_obj(offset)?;
+        self.pos += core::mem::size_of::<T>() as u64;
+        Ok(value)
+    }
+
+    /// Reads the next `T` as one private copy and returns it if the copy is
+    /// a valid `T`, as [`AtomicBytes::read_obj_checked`] does.
+    ///
+    /// The bytes count as read either way: an invalid copy moves the reader
+    /// past them, so they are never fetched twice.
+    ///
+    /// # Errors
+    ///
+    /// - `UnexpectedEof` as for [`read_obj`](Self::read_obj);
+    /// - `InvalidData`, wrapping [`Error::InvalidBitPattern`](crate::Error::InvalidBitPattern),
+    ///   if the copy is not a valid `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    ///
+    /// let mut backing = [1u8, 2, 1];
+    /// let mut r = bytewise::AtomicBytes::from_mut(&mut backing).reader();
+    /// assert!(r.read_obj_checked::<bool>()?);
+    /// assert_eq!(r.read_obj_checked::<bool>().unwrap_err().kind(), ErrorKind::InvalidData);
+    /// assert!(r.read_obj_checked::<bool>()?); // moved past the bad byte
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_obj_checked<T: bytemuck::CheckedBitPattern>(&mut self) -> io::Result<T> {
+        let offset = self.next_obj(core::mem::size_of::<T>())?;
+        let value = self.bytes.read_obj_checked(offset);
+        if let Ok(_) | Err(crate::Error::InvalidBitPattern { .. }) = value {
+            self.pos += core::mem::size_of::<T>() as u64;
+        }
+        value.map_err(|e| match e {
+            crate::Error::InvalidBitPattern { .. } => io::Error::new(io::ErrorKind::InvalidData, e),
+            e => e.into(),
+        })
+    }
+
+    /// The offset of the next `size` bytes, or `UnexpectedEof` (moving to
+    /// the end) if fewer remain.
+    fn next_obj(&mut self, size: usize) -> io::Result<usize> {
+        if self.remaining() < size {
+            self.pos = self.pos.max(self.bytes.len() as u64);
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "failed to fill whole buffer",
+            ));
+        }
+        // The position clamped to the end (a reader may seek past it).
+        Ok(self.bytes.len() - self.remaining())
+    }
+}
+
 impl Read for Reader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let rest = tail(self.bytes, self.pos);

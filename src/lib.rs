@@ -20,6 +20,8 @@ mod error;
 mod imp;
 #[cfg(feature = "std")]
 pub mod io;
+#[cfg(all(feature = "memmap2", any(target_os = "linux", target_os = "android")))]
+mod mmap_raw;
 #[cfg(feature = "std")]
 mod page;
 mod raw;

@@ -401,15 +401,21 @@ impl Page {
     ///
     /// ```
     /// let page = bytewise::Page::alloc()?;
-    /// page.copy_from_reader(&mut &b"from a reader"[..], 0, 4)?;
+    /// page.copy_from_reader(&b"from a reader"[..], 0, 4)?; // any `Read`, by value
     /// assert_eq!(page.as_bytes().read_obj::<[u8; 4]>(0)?, *b"from");
-    /// let short = page.copy_from_reader(&mut &b"ab"[..], 0, 3).unwrap_err();
+    ///
+    /// let mut stream = std::io::Cursor::new(b"one two");
+    /// page.copy_from_reader(&mut stream, 8, 4)?; // or by `&mut`, to go on reading
+    /// page.copy_from_reader(&mut stream, 12, 3)?;
+    /// assert_eq!(page.as_bytes().read_obj::<[u8; 7]>(8)?, *b"one two");
+    ///
+    /// let short = page.copy_from_reader(&b"ab"[..], 0, 3).unwrap_err();
     /// assert_eq!(short.kind(), std::io::ErrorKind::UnexpectedEof);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn copy_from_reader(
+    pub fn copy_from_reader<R: std::io::Read>(
         &self,
-        reader: &mut impl std::io::Read,
+        mut reader: R,
         offset: usize,
         len: usize,
     ) -> std::io::Result<()> {

@@ -203,7 +203,6 @@ impl ReadOnlyBytes {
         /// # Errors
         ///
         /// [`Error::OutOfBounds`] if the `T` is not inside the view.
-        #[cfg(feature = "bytemuck")]
         fn read_obj<T: bytemuck::AnyBitPattern>(&self, offset: usize) -> Result<T, Error>;
         /// Reads a `T` from `offset` as one private copy (see
         /// [`AtomicBytes::read_obj_zerocopy`]).

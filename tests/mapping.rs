@@ -4,7 +4,7 @@
 //!
 //! Everything that maps, opens sockets or spawns processes is ignored under
 //! Miri; the `ReadOnlyBytes` view itself is Miri-tested here.
-#![cfg(all(feature = "std", feature = "bytemuck", unix))]
+#![cfg(all(feature = "std", unix))]
 
 mod common;
 

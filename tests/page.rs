@@ -422,3 +422,22 @@ fn concurrent_readers_and_writers_on_one_page() {
         }
     });
 }
+
+/// `copy_from_reader` takes any `Read` by value, as std's functions do, and
+/// `&mut R` still works for a reader that is used again afterwards.
+#[test]
+fn copy_from_reader_takes_readers_by_value_or_by_mut() {
+    use std::io::Read;
+    let page = Page::alloc().unwrap();
+    page.copy_from_reader(std::io::repeat(7).take(3), 0, 3)
+        .unwrap();
+    page.copy_from_reader(&b"xy"[..], 3, 2).unwrap();
+    let mut stream = std::io::Cursor::new(*b"abcd");
+    page.copy_from_reader(&mut stream, 5, 2).unwrap();
+    page.copy_from_reader(&mut stream, 7, 2).unwrap();
+    assert_eq!(stream.position(), 4);
+    assert_eq!(
+        page.as_bytes().read_obj::<[u8; 9]>(0).unwrap(),
+        *b"\x07\x07\x07xyabcd"
+    );
+}

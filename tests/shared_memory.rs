@@ -4,7 +4,7 @@
 //! Every test here is ignored under Miri: Miri cannot call `memfd_create`,
 //! `mmap`, `fstat` or spawn processes. `Page` and the io cursors, which
 //! need none of these, are Miri-tested in their own files.
-#![cfg(all(feature = "std", feature = "bytemuck", unix))]
+#![cfg(all(feature = "std", unix))]
 
 mod common;
 

@@ -2,9 +2,11 @@
 //! memory is a plain copy, each written three ways:
 //!
 //! - `*_load`: the copy is `bytewise::load`;
-//! - `*_read_obj`: the copy is `AtomicBytes::read_obj`;
-//! - `*_plain`: the copy is `ptr::copy_nonoverlapping` (the negative control:
-//!   `check-ir` must report it).
+//! - `*_read_obj`: the copy is `AtomicBytes::read_obj` (or
+//!   `read_obj_checked`, for the descriptor of shape (d));
+//! - `*_plain`: the copy is `ptr::copy_nonoverlapping`, or for shape (d)
+//!   `bytemuck::checked::try_from_bytes` on the shared bytes (the negative
+//!   control: `check-ir` must report it).
 //!
 //! Every checked function is `#[unsafe(no_mangle)]` and takes the shared
 //! memory as its first argument, which is what `check-ir` tracks. The
@@ -252,6 +254,115 @@ pub fn c_read_obj(shared: &AtomicBytes) -> u32 {
 pub unsafe fn c_plain(shared: *const Small) -> u32 {
     // SAFETY: the caller's guarantee.
     shape_c(unsafe { plain_copy(shared) })
+}
+
+// ---- shape (d): a checked read of a descriptor with an enum and a bool ------
+
+/// The kind of a [`Desc`]: only 1 and 2 are valid.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// A read request.
+    Read = 1,
+    /// A write request.
+    Write = 2,
+}
+
+/// A 16-byte descriptor with fields that not every bit pattern fits.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Desc {
+    /// Validated against [`LEN`] before use.
+    pub idx: u32,
+    /// Validated by the checked read.
+    pub kind: Kind,
+    /// Validated by the checked read.
+    pub last: bool,
+    /// Explicit padding.
+    pub pad: [u8; 2],
+    /// Unvalidated payload.
+    pub addr: u64,
+}
+
+/// The bits of a [`Desc`], for its `CheckedBitPattern` impl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DescBits {
+    idx: u32,
+    kind: u8,
+    last: u8,
+    pad: [u8; 2],
+    addr: u64,
+}
+
+// SAFETY: `DescBits` is a `repr(C)` struct of integers with no padding
+// (4 + 1 + 1 + 2 + 8 = 16 bytes, 8-aligned): every bit pattern is valid.
+unsafe impl bytemuck::Zeroable for DescBits {}
+// SAFETY: see above.
+unsafe impl bytemuck::Pod for DescBits {}
+
+// SAFETY: `Desc` has the layout of `DescBits` (same field sizes, offsets and
+// alignment, both `repr(C)`), and the check accepts exactly the bit patterns
+// that are valid for `kind` (1, 2) and `last` (0, 1).
+unsafe impl bytemuck::CheckedBitPattern for Desc {
+    type Bits = DescBits;
+    fn is_valid_bit_pattern(b: &DescBits) -> bool {
+        matches!(b.kind, 1 | 2) && b.last <= 1
+    }
+}
+
+/// The consumer of shape (d): trusts `idx` and matches on `kind`.
+///
+/// # Safety
+///
+/// Behavior is undefined if `d.idx >= LEN`.
+#[inline(never)]
+pub unsafe fn consume_desc(d: Desc, table: &[u8; LEN]) -> u8 {
+    // SAFETY: the caller validated `d.idx < LEN`.
+    let byte = unsafe { *table.get_unchecked(d.idx as usize) };
+    match d.kind {
+        Kind::Read => byte,
+        Kind::Write => byte.wrapping_add(u8::from(d.last)) ^ d.addr as u8,
+    }
+}
+
+/// Shape (d): validate `idx` of a checked copy, use the copy.
+#[inline(always)]
+fn shape_d(d: &Desc, table: &[u8; LEN]) -> u8 {
+    if (d.idx as usize) < LEN {
+        // SAFETY: `d.idx < LEN` was just checked.
+        unsafe { consume_desc(*d, table) }
+    } else {
+        0
+    }
+}
+
+/// Shape (d) with `AtomicBytes::read_obj_checked`.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn d_read_obj_checked(shared: &AtomicBytes, table: &[u8; LEN]) -> u8 {
+    match shared.read_obj_checked::<Desc>(0) {
+        Ok(d) => shape_d(&d, table),
+        Err(_) => 0,
+    }
+}
+
+/// Shape (d) with `bytemuck::checked::try_from_bytes` on the shared bytes
+/// (negative control): it validates in place and returns a reference, so
+/// every later field read is a fresh fetch of shared memory.
+///
+/// # Safety
+///
+/// `shared` is valid for reads of 16 bytes, 8-aligned, and nobody writes it.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub unsafe fn d_plain(shared: *const u8, table: &[u8; LEN]) -> u8 {
+    // SAFETY: the caller's guarantee.
+    let bytes = unsafe { core::slice::from_raw_parts(shared, size_of::<Desc>()) };
+    match bytemuck::checked::try_from_bytes::<Desc>(bytes) {
+        Ok(d) => shape_d(d, table),
+        Err(_) => 0,
+    }
 }
 
 // ---- wrappers for the aarch64 asm snapshot ----------------------------------
