@@ -265,7 +265,12 @@ fn open_sees_a_file_another_thread_rewrites() {
         });
         let mut out = vec![0u8; 4096];
         let mut max_seen = 1u8;
-        for round in 0..2000 {
+        // At least 2000 reads, and on until the writer's data shows up: on a
+        // loaded machine the writer thread may not have run yet after 2000.
+        let t0 = std::time::Instant::now();
+        let mut round = 0;
+        while round < 2000 || (max_seen == 1 && t0.elapsed() < std::time::Duration::from_secs(20)) {
+            round += 1;
             let off = (round * 4096) % LEN;
             shm.read_at(off, &mut out).unwrap();
             for &b in &out {
