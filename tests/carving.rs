@@ -132,6 +132,31 @@ fn native_atomic_then_bytewise() {
     );
 }
 
+/// A lock used by two threads, joined; then its counter is overwritten
+/// byte-wise (as a setup step that resets a region does) and the lock is
+/// carved again over the fresh counter.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's weak memory emulation crashes on this defined program; ci/miri.sh runs it with -Zmiri-disable-weak-memory-emulation"
+)]
+fn seqlock_counter_reset_bytewise() {
+    let mut backing = [0u64; 2];
+    let region = AtomicBytes::from_mut(bytemuck::cast_slice_mut(&mut backing));
+    {
+        let lock = SeqLock::<u64>::from_bytes(region).unwrap();
+        thread::scope(|s| {
+            s.spawn(|| lock.write(1));
+            s.spawn(|| lock.update(|v| v + 1));
+        });
+    }
+    region.write_at(0, &[0; 8]).unwrap(); // counter back to 0
+    let lock = SeqLock::<u64>::from_bytes(region).unwrap();
+    assert_eq!(lock.try_read().map(|v| v == 1 || v == 2), Some(true));
+    lock.write(7);
+    assert_eq!(lock.read(), 7);
+}
+
 /// `ReadOnlyBytes::from_raw_parts` over a `Vec`'s raw pointer (no reference
 /// to the bytes is made), read by two threads with both load orderings;
 /// once the view is gone the `Vec` is written plainly again.
