@@ -359,6 +359,14 @@ impl AtomicBytes {
     /// # Ok::<(), bytewise::Error>(())
     /// ```
     ///
+    /// When the atomic is gone (and the threads that used it are joined),
+    /// the bytes are ordinary `AtomicBytes` again. Miri's weak memory
+    /// emulation currently crashes (an internal error, "partially
+    /// overlapping store buffer") on a byte-wise store to bytes that
+    /// another thread stored through the wider atomic, although the program
+    /// is defined; test such programs with
+    /// `-Zmiri-disable-weak-memory-emulation`.
+    ///
     /// The region stays borrowed while the atomic lives, so a byte-wise
     /// access to the same bytes does not compile:
     ///

@@ -51,6 +51,15 @@ use bytemuck::{AnyBitPattern, NoUninit, Pod};
 /// let cell = bytewise::AtomicPerByte::new(slice);
 /// ```
 ///
+/// The cell is `Sync` only for `T: Send`, because a load in another thread
+/// hands it a copy of the value (even a `Pod` type can be `!Send`):
+///
+/// ```compile_fail,E0277
+/// use std::{marker::PhantomData, rc::Rc};
+/// fn assert_sync<S: Sync>() {}
+/// assert_sync::<bytewise::AtomicPerByte<PhantomData<Rc<u8>>>>();
+/// ```
+///
 /// # Examples
 ///
 /// ```

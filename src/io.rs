@@ -115,6 +115,12 @@ fn tail(bytes: &AtomicBytes, pos: u64) -> &AtomicBytes {
 /// Reads are Relaxed. A `Reader` is deliberately not `Clone`: a clone could
 /// read the same bytes again.
 ///
+/// ```compile_fail,E0599
+/// let mut backing = [0u8; 4];
+/// let r = bytewise::AtomicBytes::from_mut(&mut backing).reader();
+/// let again = r.clone(); // would fetch the same bytes a second time
+/// ```
+///
 /// Seeking past the end is allowed, as for [`std::io::Cursor`]; reads there
 /// return `Ok(0)`.
 ///

@@ -540,9 +540,11 @@ impl<T: NoUninit> SeqLock<T> {
     ///
     /// # Errors
     ///
-    /// Nothing is written if another writer held the lock
-    /// ([`Timeout::Stalled`] with `unchanged_for` zero: one look cannot tell
-    /// a stuck writer from a busy one) or took it under this attempt
+    /// Nothing is written if the attempt found the lock held: held when it
+    /// looked, or taken by another writer between that look and its own
+    /// compare-exchange ([`Timeout::Stalled`] with `unchanged_for` zero: one
+    /// look cannot tell a stuck writer from a busy one); or if another
+    /// writer took and released the lock in that window
     /// ([`Timeout::Contended`]).
     ///
     /// # Examples
@@ -575,9 +577,10 @@ impl<T: NoUninit> SeqLock<T> {
     /// # Errors
     ///
     /// [`Timeout`] if the lock could not be taken within `timeout`:
-    /// `Stalled` if the counter stayed odd and never moved (a writer is stuck,
-    /// stopped or dead), `Contended` if it moved (other writers kept taking
-    /// the lock). Nothing is written then.
+    /// `Stalled` if at the deadline the counter was odd and had not moved
+    /// for at least half of the wait (a writer is stuck, stopped or dead, or
+    /// slower than the timeout), `Contended` otherwise (other writers kept
+    /// taking the lock). Nothing is written then.
     ///
     /// # Examples
     ///
