@@ -269,7 +269,8 @@ fn open_sees_a_file_another_thread_rewrites() {
         // loaded machine the writer thread may not have run yet after 2000.
         let t0 = std::time::Instant::now();
         let mut round = 0;
-        while round < 2000 || (max_seen == 1 && t0.elapsed() < std::time::Duration::from_secs(20)) {
+        while round < 2000 || (max_seen == 1 && t0.elapsed() < core::time::Duration::from_secs(20))
+        {
             round += 1;
             let off = (round * 4096) % LEN;
             shm.read_at(off, &mut out).unwrap();
