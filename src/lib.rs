@@ -26,7 +26,7 @@ mod mmap_raw;
 mod page;
 mod raw;
 mod read_only_bytes;
-#[cfg(any(target_has_atomic = "64", target_has_atomic = "32"))]
+#[cfg(target_has_atomic = "64")]
 mod seqlock;
 #[cfg(all(feature = "std", unix))]
 mod shared_memory;
@@ -38,7 +38,7 @@ pub use crate::error::Error;
 pub use crate::page::{AllocError, PAGE_SIZE, Page};
 pub use crate::raw::{copy, fill, load, store};
 pub use crate::read_only_bytes::ReadOnlyBytes;
-#[cfg(any(target_has_atomic = "64", target_has_atomic = "32"))]
+#[cfg(target_has_atomic = "64")]
 pub use crate::seqlock::{ReadTimeout, SeqLock, Timeout};
 #[cfg(all(feature = "std", unix))]
 pub use crate::shared_memory::{MapOptions, ReadOnlySharedMemory, SharedMemory};

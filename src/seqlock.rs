@@ -13,14 +13,13 @@ use bytemuck::{NoUninit, Pod};
 
 use crate::{AtomicBytes, AtomicPerByte, Error};
 
-#[cfg(target_has_atomic = "64")]
+// The counter is 64 bits wide on every target, which is why `SeqLock` needs
+// 64-bit atomics: with a 32-bit counter, a reader stalled for exactly a
+// multiple of 2^31 writes passes its check on a torn copy, and for a `T`
+// that is `NoUninit` but not `Pod` (a `NonZeroU32`, a `char`) a torn copy
+// can be an invalid value. 2^63 writes cannot happen.
 type Seq = u64;
-#[cfg(target_has_atomic = "64")]
 type AtomicSeq = core::sync::atomic::AtomicU64;
-#[cfg(not(target_has_atomic = "64"))]
-type Seq = u32;
-#[cfg(not(target_has_atomic = "64"))]
-type AtomicSeq = core::sync::atomic::AtomicU32;
 
 /// A sequence lock: any number of readers take consistent snapshots of a
 /// `T: bytemuck::NoUninit` (a `Copy` type without padding) without blocking
@@ -190,11 +189,12 @@ type AtomicSeq = core::sync::atomic::AtomicU32;
 /// # Layout
 ///
 /// `#[repr(C)]`: the sequence counter at offset 0, then the data at
-/// [`DATA_OFFSET`](Self::DATA_OFFSET). The counter is a `u64` where the
-/// target has 64-bit atomics, and a `u32` otherwise. With a `u32`, a reader
-/// can be fooled only if it is descheduled between its two sequence loads for
-/// exactly a multiple of 2³¹ writes (about 20 seconds of back-to-back 10 ns
-/// writes); with a `u64` that would take centuries.
+/// [`DATA_OFFSET`](Self::DATA_OFFSET). The counter is a `u64`, so
+/// `SeqLock` exists only on targets with 64-bit atomics. A narrower counter
+/// would let a reader descheduled between its two sequence loads for exactly
+/// a multiple of 2³¹ writes (about 20 seconds of back-to-back 10 ns writes)
+/// accept a torn copy, which for a `T` with invalid bit patterns would be an
+/// invalid value; with a `u64` it would take centuries.
 ///
 /// # `Send` and `Sync`
 ///
@@ -1115,10 +1115,7 @@ impl Deadline {
 /// The sequence number as a `u64`, whatever its width on this target.
 #[inline]
 fn widen(seq: Seq) -> u64 {
-    #[cfg(target_has_atomic = "64")]
-    return seq;
-    #[cfg(not(target_has_atomic = "64"))]
-    return u64::from(seq);
+    seq
 }
 
 /// Back-off for readers and writers that found a write running: the first
