@@ -154,7 +154,8 @@ type AtomicSeq = core::sync::atomic::AtomicU64;
 ///   forever. Use [`try_read`], which returns at once, or [`read_timeout`],
 ///   which reports the stall as a [`Timeout`];
 /// - block writers in this process the same way: [`write`] and [`update`]
-///   wait for an even `seq` (sleeping, so they do not burn a core). Use
+///   wait for an even `seq` (sleeping with `std`, so they do not burn a
+///   core; spinning without it). Use
 ///   [`try_write`] / [`try_update`], which return at once, or
 ///   [`write_timeout`] / [`update_timeout`]. After a writer died holding
 ///   the lock, [`SeqLock::init_in`] overwrites the value and resets the lock;
@@ -517,7 +518,9 @@ impl<T: NoUninit> SeqLock<T> {
     /// or none of it.
     ///
     /// Waits while another writer holds the lock, spinning briefly, then
-    /// yielding, then sleeping with growing intervals. A writer in another
+    /// yielding, then sleeping with growing intervals (without the `std`
+    /// feature there is no thread to yield or sleep, and it only spins). A
+    /// writer in another
     /// process that died holding the lock makes it wait forever: where that
     /// can happen, use [`try_write`](Self::try_write) or
     /// [`write_timeout`](Self::write_timeout) (see *Across processes* in the
