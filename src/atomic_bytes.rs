@@ -310,6 +310,8 @@ impl AtomicBytes {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + dst.len()` is not inside
     /// the view, including when the sum overflows; `dst` is untouched then.
+    /// [`Error::Fault`] if the memory faulted (a truncated file: see
+    /// [`crate::fault`]); `dst` is unspecified then.
     ///
     /// # Examples
     ///
@@ -324,8 +326,12 @@ impl AtomicBytes {
     /// ```
     #[inline]
     pub fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), Error> {
-        self.range(offset, dst.len())?.load(dst, Ordering::Relaxed);
-        Ok(())
+        let src = self.range(offset, dst.len())?;
+        // SAFETY: `src` is a valid view of `dst.len()` bytes, only accessed
+        // atomically in this process; `dst` is an exclusive borrow, so it is
+        // private and cannot overlap a view (views are never `&mut`).
+        unsafe { crate::try_load(src.as_ptr(), dst.as_mut_ptr(), dst.len(), Ordering::Relaxed) }
+            .map_err(|e| e.shifted(offset))
     }
 
     /// Copies `src` into the view starting at `offset` (Relaxed).
@@ -334,6 +340,8 @@ impl AtomicBytes {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + src.len()` is not inside
     /// the view, including when the sum overflows; nothing is written then.
+    /// [`Error::Fault`] if the memory faulted (see [`crate::fault`]); some
+    /// bytes may have been written then.
     ///
     /// # Examples
     ///
@@ -347,8 +355,13 @@ impl AtomicBytes {
     /// ```
     #[inline]
     pub fn write_at(&self, offset: usize, src: &[u8]) -> Result<(), Error> {
-        self.range(offset, src.len())?.store(src, Ordering::Relaxed);
-        Ok(())
+        let dst = self.range(offset, src.len())?;
+        // SAFETY: `dst` is a valid view of `src.len()` bytes, only accessed
+        // atomically in this process; `src` is a shared borrow of plain
+        // bytes, initialized and not written concurrently, and cannot
+        // overlap a view.
+        unsafe { crate::try_store(src.as_ptr(), dst.as_ptr(), src.len(), Ordering::Relaxed) }
+            .map_err(|e| e.shifted(offset))
     }
 
     /// Reads a `T` from `offset`, which need not be aligned, as one private
@@ -360,7 +373,7 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
-    /// not inside the view.
+    /// not inside the view; [`Error::Fault`] if the memory faulted.
     ///
     /// # Examples
     ///
@@ -384,7 +397,8 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
-    /// not inside the view; nothing is written then.
+    /// not inside the view; nothing is written then. [`Error::Fault`] if the
+    /// memory faulted.
     ///
     /// # Examples
     ///
@@ -461,13 +475,14 @@ impl AtomicBytes {
         // SAFETY: `src` is a valid, atomically accessed view of `size` bytes;
         // `out` is a private local of `size` bytes, so it cannot overlap.
         unsafe {
-            crate::load(
+            crate::try_load(
                 src.as_ptr(),
                 out.as_mut_ptr().cast(),
                 size,
                 Ordering::Relaxed,
             )
         }
+        .map_err(|e| e.shifted(offset))?;
         // SAFETY: `load` initialized all `size` bytes of `out`, and the caller
         // guarantees any initialized byte pattern is a valid `T`.
         Ok(unsafe { out.assume_init() })

@@ -3,7 +3,7 @@
 use core::fmt;
 
 /// Why a checked access was refused. Nothing was read or written when one of
-/// these is returned.
+/// these is returned, except [`Error::Fault`] (see there).
 ///
 /// # Examples
 ///
@@ -37,6 +37,20 @@ pub enum Error {
         /// The required alignment.
         align: usize,
     },
+    /// The memory faulted under the copy (`SIGSEGV` or `SIGBUS`): a mapped
+    /// file was truncated, a page was unmapped, protected or poisoned, or
+    /// the disk failed. Reported once the fault handler is installed (see
+    /// [`crate::fault`]).
+    ///
+    /// Unlike the other variants, the copy may have been partly done: a
+    /// read's destination is unspecified, and a write may have stored some
+    /// bytes (each at most once).
+    Fault {
+        /// A byte that could not be accessed: its offset from the shared
+        /// pointer of a raw `try_*` function, or from the start of the view
+        /// for `AtomicBytes`' offset-taking methods.
+        offset: usize,
+    },
 }
 
 impl Error {
@@ -46,6 +60,29 @@ impl Error {
         match offset.checked_add(len) {
             Some(end) if end <= size => Ok(()),
             _ => Err(Error::OutOfBounds { offset, len, size }),
+        }
+    }
+
+    /// The fault at address `addr` of a copy of `len` bytes between `a`
+    /// (the side offsets are counted from) and `b`: its offset in whichever
+    /// region holds it. An address in neither (a general-protection fault
+    /// reports none) counts as the first byte.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn fault(addr: usize, a: *const u8, b: *const u8, len: usize) -> Error {
+        let within = |p: *const u8| addr.checked_sub(p.addr()).filter(|&o| o < len);
+        let offset = within(a).or_else(|| within(b)).unwrap_or(0);
+        Error::Fault { offset }
+    }
+
+    /// The error with any offset moved by `base`: a method of a sub-view at
+    /// `base` reports offsets from its own start.
+    #[inline]
+    pub(crate) const fn shifted(self, base: usize) -> Error {
+        match self {
+            Error::Fault { offset } => Error::Fault {
+                offset: offset.saturating_add(base),
+            },
+            e => e,
         }
     }
 }
@@ -59,6 +96,11 @@ impl fmt::Display for Error {
             Error::Misaligned { addr, align } => {
                 write!(f, "address {addr:#x} is not aligned to {align} bytes")
             }
+            Error::Fault { offset } => write!(
+                f,
+                "memory fault at byte {offset}: the memory is no longer accessible \
+                 (was the file truncated, or the page unmapped, protected or poisoned?)"
+            ),
         }
     }
 }
@@ -68,6 +110,12 @@ impl core::error::Error for Error {}
 #[cfg(feature = "std")]
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+        let kind = match e {
+            // Not the caller's input: the memory went away (the kernel's
+            // `EFAULT`/`EIO`, which std has no kind for).
+            Error::Fault { .. } => std::io::ErrorKind::Other,
+            _ => std::io::ErrorKind::InvalidInput,
+        };
+        std::io::Error::new(kind, e)
     }
 }

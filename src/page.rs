@@ -309,6 +309,10 @@ impl Page {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + len` is not inside the
     /// page or `offset + len` overflows; nothing is copied then.
+    /// [`Error::Fault`] if `dst` faulted (the kernel's `EFAULT`: memory
+    /// this process mapped but can no longer write, with the fault handler
+    /// installed, see [`crate::fault`]); `offset` then counts from `dst`, and
+    /// some bytes may have been copied.
     ///
     /// # Examples
     ///
@@ -331,8 +335,7 @@ impl Page {
         // SAFETY: `src` is a view of the page (valid, only accessed
         // atomically); `dst` is valid, only accessed atomically and disjoint
         // from it (caller).
-        unsafe { crate::copy(src.as_ptr(), dst, len, Ordering::Relaxed) };
-        Ok(())
+        unsafe { crate::try_copy(src.as_ptr(), dst, len, Ordering::Relaxed) }
     }
 
     /// Copies `len` bytes from `src` to `offset` of the page, byte-wise
@@ -355,6 +358,9 @@ impl Page {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + len` is not inside the
     /// page or `offset + len` overflows; nothing is copied then.
+    /// [`Error::Fault`] if `src` faulted (the kernel's `EFAULT`, as for
+    /// [`read_bytewise_atomic`](Self::read_bytewise_atomic)); `offset` then
+    /// counts from `src`, and some bytes may have been copied.
     ///
     /// # Examples
     ///
@@ -377,8 +383,7 @@ impl Page {
         // SAFETY: `dst` is a view of the page (valid, only accessed
         // atomically); `src` is valid, writable, only accessed atomically and
         // disjoint from it (caller).
-        unsafe { crate::copy(src, dst.as_ptr(), len, Ordering::Relaxed) };
-        Ok(())
+        unsafe { crate::try_copy(src, dst.as_ptr(), len, Ordering::Relaxed) }
     }
 
     /// Reads exactly `len` bytes from `reader` and stores them at `offset`,

@@ -85,7 +85,7 @@ fn aliases(dist: usize) -> bool {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len >= 64`, and the CPU supports AVX-512F/BW (hence AVX2).
 #[inline(always)]
-unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) {
+unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) -> usize {
     let dist = dst.addr().wrapping_sub(src.addr());
     if len >= BWD_MIN && aliases(dist) {
         // SAFETY: the caller's contract.
@@ -116,7 +116,7 @@ unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len > SMALL_MAX`.
 #[inline(never)]
-unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool) {
+unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool) -> usize {
     let f = features();
     // SAFETY (every arm): the caller's contract and `len > 64`; each arm
     // only runs instructions whose feature bit `detect` reported (SSE2 and
@@ -162,7 +162,7 @@ unsafe fn copy_large(src: *const u8, dst: *mut u8, len: usize, shared_dst: bool)
 /// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`;
 /// - `len > SMALL_MAX`.
 #[inline(never)]
-unsafe fn fill_large(dst: *mut u8, byte: u8, len: usize) {
+unsafe fn fill_large(dst: *mut u8, byte: u8, len: usize) -> usize {
     let f = features();
     // SAFETY (every arm): as in `copy_large`.
     if f & AVX512 != 0 {
@@ -194,7 +194,7 @@ unsafe fn fill_large(dst: *mut u8, byte: u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::load(src, dst, len) }
@@ -218,7 +218,7 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::copy(src, dst, len) }
@@ -246,7 +246,7 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) -> usize {
     if value_store_covers(len) {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::store_value(src, dst, len) }
@@ -274,7 +274,7 @@ pub(crate) const fn value_store_covers(len: usize) -> bool {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
     // SAFETY: the caller's contract, which includes `store`'s.
     unsafe { store(src, dst, len) }
 }
@@ -285,7 +285,7 @@ pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::fill(dst, byte, len) }
@@ -310,7 +310,7 @@ macro_rules! fixed_kernel {
             /// See the kernel contract in `imp/mod.rs`; the CPU supports the
             /// routine (`supported_kernels` only lists it then).
             #[inline(never)]
-            unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+            unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
                 if len <= SMALL_MAX {
                     // SAFETY: the caller's contract, and `len <= 64`.
                     unsafe { small::load(src, dst, len) }
@@ -323,7 +323,7 @@ macro_rules! fixed_kernel {
             ///
             /// As `load`.
             #[inline(never)]
-            unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+            unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
                 if len <= SMALL_MAX {
                     // SAFETY: the caller's contract, and `len <= 64`.
                     unsafe { small::copy(src, dst, len) }
@@ -336,7 +336,7 @@ macro_rules! fixed_kernel {
             ///
             /// As `load`.
             #[inline(never)]
-            unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+            unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
                 if len <= SMALL_MAX {
                     // SAFETY: the caller's contract, and `len <= 64`.
                     unsafe { small::fill(dst, byte, len) }

@@ -28,7 +28,7 @@ use core::arch::asm;
 /// Copies `N` bytes at offsets `a` and `b` (`a <= b`, both pieces in bounds)
 /// with general-purpose moves: two loads, then two stores in the same order.
 macro_rules! pair_gpr {
-    ($src:expr, $dst:expr, $a:expr, $b:expr, $ptr:literal, $m:literal) => {
+    ($src:expr, $dst:expr, $a:expr, $b:expr, $ptr:literal, $m:literal, $f:ident) => {
         asm!(
             concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {a}]"),
             concat!("mov {y", $m, "}, ", $ptr, " ptr [{s} + {b}]"),
@@ -40,6 +40,7 @@ macro_rules! pair_gpr {
             b = in(reg) $b,
             x = out(reg) _,
             y = out(reg) _,
+            inout("r11") $f,
             options(nostack, preserves_flags),
         )
     };
@@ -53,8 +54,9 @@ macro_rules! pair_gpr {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len <= 64`.
 #[inline(always)]
-pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!(len <= 64);
+    let mut fault = 0;
     if len >= 16 {
         if len > 32 {
             // All four loads come before the stores, in address order, and
@@ -79,6 +81,7 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
                     v1 = out(xmm_reg) _,
                     v2 = out(xmm_reg) _,
                     v3 = out(xmm_reg) _,
+                    inout("r11") fault,
                     options(nostack, preserves_flags),
                 );
             }
@@ -96,6 +99,7 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
                     n = in(reg) len,
                     v0 = out(xmm_reg) _,
                     v1 = out(xmm_reg) _,
+                    inout("r11") fault,
                     options(nostack, preserves_flags),
                 );
             }
@@ -103,19 +107,20 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     } else if len >= 8 {
         // SAFETY: 8 <= len < 16: the 8-byte pieces at 0 and len-8 are in
         // bounds of both regions; loads then stores, in the same order.
-        unsafe { pair_gpr!(src, dst, 0usize, len - 8, "qword", "") }
+        unsafe { pair_gpr!(src, dst, 0usize, len - 8, "qword", "", fault) }
     } else if len >= 4 {
         // SAFETY: 4 <= len < 8: the 4-byte pieces at 0 and len-4 are in
         // bounds; loads then stores, in the same order.
-        unsafe { pair_gpr!(src, dst, 0usize, len - 4, "dword", ":e") }
+        unsafe { pair_gpr!(src, dst, 0usize, len - 4, "dword", ":e", fault) }
     } else if len >= 2 {
         // SAFETY: 2 <= len < 4: the 2-byte pieces at 0 and len-2 are in
         // bounds; loads then stores, in the same order.
-        unsafe { pair_gpr!(src, dst, 0usize, len - 2, "word", ":x") }
+        unsafe { pair_gpr!(src, dst, 0usize, len - 2, "word", ":x", fault) }
     } else if len == 1 {
         // SAFETY: len == 1: one byte of each region, in bounds.
-        unsafe { one(src, dst, 0) }
+        fault = unsafe { one(src, dst, 0, fault) };
     }
+    fault
 }
 
 /// Copies one byte at offset `o`.
@@ -126,7 +131,7 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 /// - `src + o` is valid for a one-byte read and `dst + o` for a one-byte
 ///   write, under the kernel contract in `imp/mod.rs`.
 #[inline(always)]
-unsafe fn one(src: *const u8, dst: *mut u8, o: usize) {
+unsafe fn one(src: *const u8, dst: *mut u8, o: usize, mut fault: usize) -> usize {
     // SAFETY: one byte in bounds of each region (caller); a byte access is
     // always single-copy atomic.
     unsafe {
@@ -137,14 +142,16 @@ unsafe fn one(src: *const u8, dst: *mut u8, o: usize) {
             d = in(reg) dst,
             o = in(reg) o,
             x = out(reg) _,
+            inout("r11") fault,
             options(nostack, preserves_flags),
         );
     }
+    fault
 }
 
 /// Copies one piece of `N` bytes at offset `o` with one load and one store.
 macro_rules! piece_gpr {
-    ($src:expr, $dst:expr, $o:expr, $ptr:literal, $m:literal) => {
+    ($src:expr, $dst:expr, $o:expr, $ptr:literal, $m:literal, $f:ident) => {
         asm!(
             concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {o}]"),
             concat!("mov ", $ptr, " ptr [{d} + {o}], {x", $m, "}"),
@@ -152,6 +159,7 @@ macro_rules! piece_gpr {
             d = in(reg) $dst,
             o = in(reg) $o,
             x = out(reg) _,
+            inout("r11") $f,
             options(nostack, preserves_flags),
         )
     };
@@ -178,17 +186,18 @@ macro_rules! piece_gpr {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len <= 64`.
 #[inline(always)]
-pub(super) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!(len <= 64);
+    let mut fault = 0;
     let mut o = 0;
     while o + 8 <= len {
         // SAFETY: `o + 8 <= len`: the piece lies in both regions, which the
         // caller's contract makes valid; pieces never overlap.
-        unsafe { piece_gpr!(src, dst, o, "qword", "") }
+        unsafe { piece_gpr!(src, dst, o, "qword", "", fault) }
         o += 8;
     }
     // SAFETY: `o == len & !7`: the pieces above covered `0..o`, once.
-    unsafe { tail(src, dst, o, len) }
+    unsafe { tail(src, dst, o, len, fault) }
 }
 
 /// Moves the last `len % 8` bytes, `o..len`, in pieces of 4, 2 and 1 bytes,
@@ -200,22 +209,23 @@ pub(super) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `o == len & !7`.
 #[inline(always)]
-unsafe fn tail(src: *const u8, dst: *mut u8, mut o: usize, len: usize) {
+unsafe fn tail(src: *const u8, dst: *mut u8, mut o: usize, len: usize, mut fault: usize) -> usize {
     debug_assert_eq!(o, len & !7);
     if len & 4 != 0 {
         // SAFETY: o + 4 <= len: in bounds, disjoint from the other pieces.
-        unsafe { piece_gpr!(src, dst, o, "dword", ":e") }
+        unsafe { piece_gpr!(src, dst, o, "dword", ":e", fault) }
         o += 4;
     }
     if len & 2 != 0 {
         // SAFETY: o + 2 <= len: in bounds, disjoint from the other pieces.
-        unsafe { piece_gpr!(src, dst, o, "word", ":x") }
+        unsafe { piece_gpr!(src, dst, o, "word", ":x", fault) }
         o += 2;
     }
     if len & 1 != 0 {
         // SAFETY: o + 1 == len: the last byte, in bounds.
-        unsafe { one(src, dst, o) }
+        fault = unsafe { one(src, dst, o, fault) };
     }
+    fault
 }
 
 /// `store` and `copy` for `len <= 64`: every byte of both regions is accessed
@@ -227,10 +237,11 @@ unsafe fn tail(src: *const u8, dst: *mut u8, mut o: usize, len: usize) {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len <= 64`.
 #[inline(always)]
-pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!(len <= 64);
     // `o` is the sum of the binary digits of `len` handled so far, so each
     // piece `o..o+k` starts where the previous one ended and `o + k <= len`.
+    let mut fault = 0;
     let mut o: usize = 0;
     if len & 64 != 0 {
         // SAFETY: len == 64: four disjoint 16-byte pieces covering 0..64,
@@ -251,10 +262,11 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
                 v1 = out(xmm_reg) _,
                 v2 = out(xmm_reg) _,
                 v3 = out(xmm_reg) _,
+                inout("r11") fault,
                 options(nostack, preserves_flags),
             );
         }
-        return;
+        return fault;
     }
     if len & 32 != 0 {
         // SAFETY: o == 0 and 32 <= len: two disjoint 16-byte pieces in bounds.
@@ -268,6 +280,7 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
                 d = in(reg) dst,
                 v0 = out(xmm_reg) _,
                 v1 = out(xmm_reg) _,
+                inout("r11") fault,
                 options(nostack, preserves_flags),
             );
         }
@@ -284,6 +297,7 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
                 d = in(reg) dst,
                 o = in(reg) o,
                 v0 = out(xmm_reg) _,
+                inout("r11") fault,
                 options(nostack, preserves_flags),
             );
         }
@@ -291,21 +305,22 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
     }
     if len & 8 != 0 {
         // SAFETY: o + 8 <= len: in bounds, disjoint from the other pieces.
-        unsafe { piece_gpr!(src, dst, o, "qword", "") }
+        unsafe { piece_gpr!(src, dst, o, "qword", "", fault) }
         o += 8;
     }
     // SAFETY: the pieces above covered `0..o`, once, and `o == len & !7`.
-    unsafe { tail(src, dst, o, len) }
+    unsafe { tail(src, dst, o, len, fault) }
 }
 
 /// Stores one piece of the broadcast value `v` at offset `o`.
 macro_rules! fill_gpr {
-    ($dst:expr, $o:expr, $v:expr, $ptr:literal, $m:literal) => {
+    ($dst:expr, $o:expr, $v:expr, $ptr:literal, $m:literal, $f:ident) => {
         asm!(
             concat!("mov ", $ptr, " ptr [{d} + {o}], {v", $m, "}"),
             d = in(reg) $dst,
             o = in(reg) $o,
             v = in(reg) $v,
+            inout("r11") $f,
             options(nostack, preserves_flags),
         )
     };
@@ -319,9 +334,10 @@ macro_rules! fill_gpr {
 /// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`;
 /// - `len <= 64`.
 #[inline(always)]
-pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
     debug_assert!(len <= 64);
     let v = u64::from(byte) * 0x0101_0101_0101_0101;
+    let mut fault = 0;
     let mut o = 0;
     if len >= 16 {
         // 16..=64: 16-byte pieces for the multiples of 16, then the digits
@@ -350,6 +366,7 @@ pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
                 v = in(reg) v,
                 k = in(reg) k,
                 x = out(xmm_reg) _,
+                inout("r11") fault,
                 // `cmp` writes the flags, so no `preserves_flags`.
                 options(nostack),
             );
@@ -358,21 +375,22 @@ pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
     }
     if len & 8 != 0 {
         // SAFETY: o + 8 <= len: in bounds, disjoint from the other pieces.
-        unsafe { fill_gpr!(dst, o, v, "qword", "") }
+        unsafe { fill_gpr!(dst, o, v, "qword", "", fault) }
         o += 8;
     }
     if len & 4 != 0 {
         // SAFETY: o + 4 <= len: in bounds, disjoint from the other pieces.
-        unsafe { fill_gpr!(dst, o, v, "dword", ":e") }
+        unsafe { fill_gpr!(dst, o, v, "dword", ":e", fault) }
         o += 4;
     }
     if len & 2 != 0 {
         // SAFETY: o + 2 <= len: in bounds, disjoint from the other pieces.
-        unsafe { fill_gpr!(dst, o, v, "word", ":x") }
+        unsafe { fill_gpr!(dst, o, v, "word", ":x", fault) }
         o += 2;
     }
     if len & 1 != 0 {
         // SAFETY: o + 1 == len: the last byte, in bounds.
-        unsafe { fill_gpr!(dst, o, v, "byte", ":l") }
+        unsafe { fill_gpr!(dst, o, v, "byte", ":l", fault) }
     }
+    fault
 }

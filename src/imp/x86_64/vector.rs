@@ -86,16 +86,20 @@ macro_rules! head_gpr {
     () => {
         concat!(
             "test dil, 1\n jz 2f\n",
-            "movzx eax, byte ptr [rsi]\n mov byte ptr [rdi], al\n",
+            "movzx eax, byte ptr [rsi]\n",
+            "mov byte ptr [rdi], al\n",
             "add rsi, 1\n add rdi, 1\n sub rcx, 1\n 2:\n",
             "test dil, 2\n jz 2f\n",
-            "movzx eax, word ptr [rsi]\n mov word ptr [rdi], ax\n",
+            "movzx eax, word ptr [rsi]\n",
+            "mov word ptr [rdi], ax\n",
             "add rsi, 2\n add rdi, 2\n sub rcx, 2\n 2:\n",
             "test dil, 4\n jz 2f\n",
-            "mov eax, dword ptr [rsi]\n mov dword ptr [rdi], eax\n",
+            "mov eax, dword ptr [rsi]\n",
+            "mov dword ptr [rdi], eax\n",
             "add rsi, 4\n add rdi, 4\n sub rcx, 4\n 2:\n",
             "test dil, 8\n jz 2f\n",
-            "mov rax, qword ptr [rsi]\n mov qword ptr [rdi], rax\n",
+            "mov rax, qword ptr [rsi]\n",
+            "mov qword ptr [rdi], rax\n",
             "add rsi, 8\n add rdi, 8\n sub rcx, 8\n 2:\n",
         )
     };
@@ -106,7 +110,8 @@ macro_rules! head_16 {
     () => {
         concat!(
             "test dil, 16\n jz 2f\n",
-            "movdqu xmm0, xmmword ptr [rsi]\n movdqa xmmword ptr [rdi], xmm0\n",
+            "movdqu xmm0, xmmword ptr [rsi]\n",
+            "movdqa xmmword ptr [rdi], xmm0\n",
             "add rsi, 16\n add rdi, 16\n sub rcx, 16\n 2:\n",
         )
     };
@@ -128,7 +133,8 @@ macro_rules! head_mask {
         concat!(
             "mov rax, rdi\n neg rax\n and eax, 63\n jz 2f\n",
             "xor edx, edx\n bts rdx, rax\n dec rdx\n kmovq k1, rdx\n",
-            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n",
+            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
             "add rsi, rax\n add rdi, rax\n sub rcx, rax\n 2:\n",
         )
     };
@@ -141,7 +147,9 @@ macro_rules! tail_mask {
         concat!(
             "test rcx, rcx\n jz 2f\n",
             "xor edx, edx\n bts rdx, rcx\n dec rdx\n kmovq k1, rdx\n",
-            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n 2:\n",
+            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n",
+            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            " 2:\n",
         )
     };
 }
@@ -167,7 +175,8 @@ macro_rules! ftail_mask {
         concat!(
             "test rcx, rcx\n jz 2f\n",
             "xor esi, esi\n bts rsi, rcx\n dec rsi\n kmovq k1, rsi\n",
-            "vmovdqu8 [rdi] {{k1}}, zmm0\n 2:\n",
+            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            " 2:\n",
         )
     };
 }
@@ -177,16 +186,21 @@ macro_rules! tail_gpr {
     () => {
         concat!(
             "test cl, 8\n jz 2f\n",
-            "mov rax, qword ptr [rsi]\n mov qword ptr [rdi], rax\n",
+            "mov rax, qword ptr [rsi]\n",
+            "mov qword ptr [rdi], rax\n",
             "add rsi, 8\n add rdi, 8\n 2:\n",
             "test cl, 4\n jz 2f\n",
-            "mov eax, dword ptr [rsi]\n mov dword ptr [rdi], eax\n",
+            "mov eax, dword ptr [rsi]\n",
+            "mov dword ptr [rdi], eax\n",
             "add rsi, 4\n add rdi, 4\n 2:\n",
             "test cl, 2\n jz 2f\n",
-            "movzx eax, word ptr [rsi]\n mov word ptr [rdi], ax\n",
+            "movzx eax, word ptr [rsi]\n",
+            "mov word ptr [rdi], ax\n",
             "add rsi, 2\n add rdi, 2\n 2:\n",
             "test cl, 1\n jz 2f\n",
-            "movzx eax, byte ptr [rsi]\n mov byte ptr [rdi], al\n 2:\n",
+            "movzx eax, byte ptr [rsi]\n",
+            "mov byte ptr [rdi], al\n",
+            " 2:\n",
         )
     };
 }
@@ -195,7 +209,8 @@ macro_rules! tail_16 {
     () => {
         concat!(
             "test cl, 16\n jz 2f\n",
-            "movdqu xmm0, xmmword ptr [rsi]\n movdqu xmmword ptr [rdi], xmm0\n",
+            "movdqu xmm0, xmmword ptr [rsi]\n",
+            "movdqu xmmword ptr [rdi], xmm0\n",
             "add rsi, 16\n add rdi, 16\n 2:\n",
         )
     };
@@ -218,47 +233,55 @@ macro_rules! body_copy {
             $ld,
             " ",
             $r,
-            "0, [rsi]\n",
+            "0, [rsi]",
+            "\n",
             $ld,
             " ",
             $r,
             "1, [rsi + ",
             $o1,
-            "]\n",
+            "]",
+            "\n",
             $ld,
             " ",
             $r,
             "2, [rsi + ",
             $o2,
-            "]\n",
+            "]",
+            "\n",
             $ld,
             " ",
             $r,
             "3, [rsi + ",
             $o3,
-            "]\n",
+            "]",
+            "\n",
             $st,
             " [rdi], ",
             $r,
-            "0\n",
+            "0",
+            "\n",
             $st,
             " [rdi + ",
             $o1,
             "], ",
             $r,
-            "1\n",
+            "1",
+            "\n",
             $st,
             " [rdi + ",
             $o2,
             "], ",
             $r,
-            "2\n",
+            "2",
+            "\n",
             $st,
             " [rdi + ",
             $o3,
             "], ",
             $r,
-            "3\n",
+            "3",
+            "\n",
             "add rsi, ",
             $w4,
             "\n add rdi, ",
@@ -276,11 +299,13 @@ macro_rules! body_copy {
             $ld,
             " ",
             $r,
-            "0, [rsi]\n",
+            "0, [rsi]",
+            "\n",
             $st,
             " [rdi], ",
             $r,
-            "0\n",
+            "0",
+            "\n",
             "add rsi, ",
             $w,
             "\n add rdi, ",
@@ -300,34 +325,58 @@ macro_rules! body_copy {
 macro_rules! fhead_gpr {
     () => {
         concat!(
-            "test dil, 1\n jz 2f\n mov byte ptr [rdi], al\n add rdi, 1\n sub rcx, 1\n 2:\n",
-            "test dil, 2\n jz 2f\n mov word ptr [rdi], ax\n add rdi, 2\n sub rcx, 2\n 2:\n",
-            "test dil, 4\n jz 2f\n mov dword ptr [rdi], eax\n add rdi, 4\n sub rcx, 4\n 2:\n",
-            "test dil, 8\n jz 2f\n mov qword ptr [rdi], rax\n add rdi, 8\n sub rcx, 8\n 2:\n",
+            "test dil, 1\n jz 2f\n",
+            "mov byte ptr [rdi], al\n",
+            " add rdi, 1\n sub rcx, 1\n 2:\n",
+            "test dil, 2\n jz 2f\n",
+            "mov word ptr [rdi], ax\n",
+            " add rdi, 2\n sub rcx, 2\n 2:\n",
+            "test dil, 4\n jz 2f\n",
+            "mov dword ptr [rdi], eax\n",
+            " add rdi, 4\n sub rcx, 4\n 2:\n",
+            "test dil, 8\n jz 2f\n",
+            "mov qword ptr [rdi], rax\n",
+            " add rdi, 8\n sub rcx, 8\n 2:\n",
         )
     };
 }
 
 macro_rules! fhead_16 {
     () => {
-        "test dil, 16\n jz 2f\n movdqa xmmword ptr [rdi], xmm0\n add rdi, 16\n sub rcx, 16\n 2:\n"
+        concat!(
+            "test dil, 16\n jz 2f\n",
+            "movdqa xmmword ptr [rdi], xmm0\n",
+            " add rdi, 16\n sub rcx, 16\n 2:\n",
+        )
     };
 }
 
 macro_rules! ftail_gpr {
     () => {
         concat!(
-            "test cl, 8\n jz 2f\n mov qword ptr [rdi], rax\n add rdi, 8\n 2:\n",
-            "test cl, 4\n jz 2f\n mov dword ptr [rdi], eax\n add rdi, 4\n 2:\n",
-            "test cl, 2\n jz 2f\n mov word ptr [rdi], ax\n add rdi, 2\n 2:\n",
-            "test cl, 1\n jz 2f\n mov byte ptr [rdi], al\n 2:\n",
+            "test cl, 8\n jz 2f\n",
+            "mov qword ptr [rdi], rax\n",
+            " add rdi, 8\n 2:\n",
+            "test cl, 4\n jz 2f\n",
+            "mov dword ptr [rdi], eax\n",
+            " add rdi, 4\n 2:\n",
+            "test cl, 2\n jz 2f\n",
+            "mov word ptr [rdi], ax\n",
+            " add rdi, 2\n 2:\n",
+            "test cl, 1\n jz 2f\n",
+            "mov byte ptr [rdi], al\n",
+            " 2:\n",
         )
     };
 }
 
 macro_rules! ftail_16 {
     () => {
-        "test cl, 16\n jz 2f\n movdqu xmmword ptr [rdi], xmm0\n add rdi, 16\n 2:\n"
+        concat!(
+            "test cl, 16\n jz 2f\n",
+            "movdqu xmmword ptr [rdi], xmm0\n",
+            " add rdi, 16\n 2:\n",
+        )
     };
 }
 
@@ -341,25 +390,29 @@ macro_rules! body_fill {
             $st,
             " [rdi], ",
             $r,
-            "0\n",
+            "0",
+            "\n",
             $st,
             " [rdi + ",
             $o1,
             "], ",
             $r,
-            "0\n",
+            "0",
+            "\n",
             $st,
             " [rdi + ",
             $o2,
             "], ",
             $r,
-            "0\n",
+            "0",
+            "\n",
             $st,
             " [rdi + ",
             $o3,
             "], ",
             $r,
-            "0\n",
+            "0",
+            "\n",
             "add rdi, ",
             $w4,
             "\n sub rcx, ",
@@ -375,7 +428,8 @@ macro_rules! body_fill {
             $st,
             " [rdi], ",
             $r,
-            "0\n",
+            "0",
+            "\n",
             "add rdi, ",
             $w,
             "\n sub rcx, ",
@@ -403,8 +457,9 @@ macro_rules! copy_fn {
         /// - the CPU supports the instructions used (checked by the caller
         ///   through `detect::features`).
         #[inline(never)]
-        pub(super) unsafe fn $name(src: *const u8, dst: *mut u8, len: usize) {
+        pub(super) unsafe fn $name(src: *const u8, dst: *mut u8, len: usize) -> usize {
             debug_assert!(len >= 64);
+            let fault: usize;
             // Options and clobbers: module docs. Every load and store is
             // single-copy atomic per byte (Intel SDM Vol. 3A §9.1.1, AMD APM
             // Vol. 2 §7.3.2; `src/imp/README.md`).
@@ -417,10 +472,12 @@ macro_rules! copy_fn {
                     inout("rsi") src => _,
                     inout("rdi") dst => _,
                     inout("rcx") len => _,
+                    inout("r11") 0usize => fault,
                     clobber_abi("C"),
                     options(nostack),
                 );
             }
+            fault
         }
     };
 }
@@ -439,9 +496,10 @@ macro_rules! fill_fn {
         /// - the CPU supports the instructions used (checked by the caller
         ///   through `detect::features`).
         #[inline(never)]
-        pub(super) unsafe fn $name(dst: *mut u8, byte: u8, len: usize) {
+        pub(super) unsafe fn $name(dst: *mut u8, byte: u8, len: usize) -> usize {
             debug_assert!(len >= 64);
             let v = u64::from(byte) * 0x0101_0101_0101_0101;
+            let fault: usize;
             // Options and clobbers: module docs.
             // SAFETY: `dst..dst+len` is valid and the instructions exist on
             // this CPU (caller); the pieces tile `0..len` once (module docs),
@@ -452,10 +510,12 @@ macro_rules! fill_fn {
                     inout("rdi") dst => _,
                     inout("rcx") len => _,
                     inout("rax") v => _,
+                    inout("r11") 0usize => fault,
                     clobber_abi("C"),
                     options(nostack),
                 );
             }
+            fault
         }
     };
 }
@@ -539,21 +599,22 @@ copy_fn!(
         "mov rax, r9\n and eax, 63\n jz 2f\n",
         "xor edx, edx\n bts rdx, rax\n dec rdx\n kmovq k1, rdx\n",
         "sub r8, rax\n sub r9, rax\n sub rcx, rax\n",
-        "vmovdqu8 zmm0 {{k1}} {{z}}, [r8]\n vmovdqu8 [r9] {{k1}}, zmm0\n",
+        "vmovdqu8 zmm0 {{k1}} {{z}}, [r8]\n", "vmovdqu8 [r9] {{k1}}, zmm0\n",
         "2:\n cmp rcx, 256\n jb 3f\n",
         "4:\n",
-        "vmovdqu64 zmm0, [r8 - 64]\n vmovdqu64 zmm1, [r8 - 128]\n",
-        "vmovdqu64 zmm2, [r8 - 192]\n vmovdqu64 zmm3, [r8 - 256]\n",
-        "vmovdqu64 [r9 - 64], zmm0\n vmovdqu64 [r9 - 128], zmm1\n",
-        "vmovdqu64 [r9 - 192], zmm2\n vmovdqu64 [r9 - 256], zmm3\n",
+        "vmovdqu64 zmm0, [r8 - 64]\n", "vmovdqu64 zmm1, [r8 - 128]\n",
+        "vmovdqu64 zmm2, [r8 - 192]\n", "vmovdqu64 zmm3, [r8 - 256]\n",
+        "vmovdqu64 [r9 - 64], zmm0\n", "vmovdqu64 [r9 - 128], zmm1\n",
+        "vmovdqu64 [r9 - 192], zmm2\n", "vmovdqu64 [r9 - 256], zmm3\n",
         "sub r8, 256\n sub r9, 256\n sub rcx, 256\n cmp rcx, 256\n jae 4b\n",
         "3:\n cmp rcx, 64\n jb 5f\n",
-        "6:\n vmovdqu64 zmm0, [r8 - 64]\n vmovdqu64 [r9 - 64], zmm0\n",
+        "6:\n", "vmovdqu64 zmm0, [r8 - 64]\n", "vmovdqu64 [r9 - 64], zmm0\n",
         "sub r8, 64\n sub r9, 64\n sub rcx, 64\n cmp rcx, 64\n jae 6b\n",
         "5:\n test rcx, rcx\n jz 7f\n",
         "xor edx, edx\n bts rdx, rcx\n dec rdx\n kmovq k1, rdx\n",
-        "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n",
-        "7:\n vzeroupper\n",
+        "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n", "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+        "7:\n",
+        "vzeroupper\n",
     )
 );
 
@@ -648,8 +709,9 @@ fill_fn!(
 /// - `65 <= len <= 256`;
 /// - the CPU supports AVX-512F (checked by the caller).
 #[inline(always)]
-pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!((65..=256).contains(&len));
+    let mut fault = 0;
     if len <= 128 {
         // Both loads come before both stores, in the same order, so each
         // destination byte gets the later read. Clobbers: every register the
@@ -664,11 +726,12 @@ pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
                     "vmovdqu64 zmm1, [{s} + {n} - 64]\n",
                     "vmovdqu64 [{d}], zmm0\n",
                     "vmovdqu64 [{d} + {n} - 64], zmm1\n",
-                    "vzeroupper",
+            "vzeroupper",
                 ),
                 s = in(reg) src,
                 d = in(reg) dst,
                 n = in(reg) len,
+                inout("r11") fault,
                 options(nostack, preserves_flags),
             );
         }
@@ -686,15 +749,17 @@ pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
                     "vmovdqu64 [{d} + 64], zmm1\n",
                     "vmovdqu64 [{d} + {n} - 128], zmm2\n",
                     "vmovdqu64 [{d} + {n} - 64], zmm3\n",
-                    "vzeroupper",
+            "vzeroupper",
                 ),
                 s = in(reg) src,
                 d = in(reg) dst,
                 n = in(reg) len,
+                inout("r11") fault,
                 options(nostack, preserves_flags),
             );
         }
     }
+    fault
 }
 
 /// The template of [`store_mid_avx512`] for `$q` whole 64-byte pieces
@@ -764,12 +829,13 @@ macro_rules! store_mid_tpl {
 /// - `65 <= len <= 256`;
 /// - the CPU supports AVX-512F and AVX-512BW (checked by the caller).
 #[inline(always)]
-pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!((65..=256).contains(&len));
     // Whole pieces before the masked one, and the shift that leaves
     // `len - 64 * q` (1 to 64) low bits of the mask set.
     let q = (len - 1) / 64;
     let c = 64 * (q + 1) - len;
+    let mut fault = 0;
     /// One block for `$q` whole pieces, in the variant for the caller's
     /// target features.
     macro_rules! block {
@@ -791,6 +857,7 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
                     d = in(reg) dst,
                     m = out(reg) _,
                     inout("rcx") c => _,
+                    inout("r11") fault,
                     out("k1") _,
                     options(nostack),
                 );
@@ -804,6 +871,7 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
                     d = in(reg) dst,
                     m = out(reg) _,
                     inout("rcx") c => _,
+                    inout("r11") fault,
                     options(nostack),
                 );
             }
@@ -814,6 +882,7 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
         2 => block!(2),
         _ => block!(3),
     }
+    fault
 }
 
 /// `rep movsb` for a private destination (`load`), followed by `lfence`.
@@ -836,7 +905,8 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
 /// Behavior is undefined if any of these is violated:
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
 #[inline(never)]
-pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize) -> usize {
+    let fault: usize;
     // Options: `nostack`; not `preserves_flags` (conservative for string
     // microcode); never `nomem`/`readonly`: it reads and writes memory.
     // SAFETY: `rep movsb` copies `len` bytes ascending (DF is clear on entry
@@ -844,14 +914,16 @@ pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize)
     // access is atomic per byte (`src/imp/README.md`).
     unsafe {
         asm!(
-            "rep movsb",
+            "rep movsb\n",
             "lfence",
             inout("rcx") len => _,
+            inout("r11") 0usize => fault,
             inout("rsi") src => _,
             inout("rdi") dst => _,
             options(nostack),
         );
     }
+    fault
 }
 
 /// `rep movsb` for a shared destination (`store`, `copy`): `sfence` before,
@@ -872,19 +944,22 @@ pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize)
 /// Behavior is undefined if any of these is violated:
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
 #[inline(never)]
-pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) -> usize {
+    let fault: usize;
     // SAFETY: as in `rep_movsb_private`; the fences touch no memory.
     unsafe {
         asm!(
             "sfence",
-            "rep movsb",
+            "rep movsb\n",
             "mfence",
             inout("rcx") len => _,
+            inout("r11") 0usize => fault,
             inout("rsi") src => _,
             inout("rdi") dst => _,
             options(nostack),
         );
     }
+    fault
 }
 
 /// `rep stosb` between two `sfence` (see [`rep_movsb_shared`]; a fill
@@ -895,19 +970,22 @@ pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) 
 /// Behavior is undefined if any of these is violated:
 /// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`.
 #[inline(never)]
-pub(super) unsafe fn rep_stosb(dst: *mut u8, byte: u8, len: usize) {
+pub(super) unsafe fn rep_stosb(dst: *mut u8, byte: u8, len: usize) -> usize {
+    let fault: usize;
     // SAFETY: `rep stosb` writes `len` bytes ascending (DF clear), each
     // exactly once, inside the valid region (caller). Options as in
     // `rep_movsb_private`.
     unsafe {
         asm!(
             "sfence",
-            "rep stosb",
+            "rep stosb\n",
             "sfence",
             inout("rcx") len => _,
+            inout("r11") 0usize => fault,
             inout("rdi") dst => _,
             in("al") byte,
             options(nostack),
         );
     }
+    fault
 }
