@@ -30,10 +30,11 @@ use core::arch::asm;
 macro_rules! pair_gpr {
     ($src:expr, $dst:expr, $a:expr, $b:expr, $ptr:literal, $m:literal, $f:ident) => {
         asm!(
-            concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {a}]"),
-            concat!("mov {y", $m, "}, ", $ptr, " ptr [{s} + {b}]"),
-            concat!("mov ", $ptr, " ptr [{d} + {a}], {x", $m, "}"),
-            concat!("mov ", $ptr, " ptr [{d} + {b}], {y", $m, "}"),
+            ex!(concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {a}]")),
+            ex!(concat!("mov {y", $m, "}, ", $ptr, " ptr [{s} + {b}]")),
+            ex!(concat!("mov ", $ptr, " ptr [{d} + {a}], {x", $m, "}")),
+            ex!(concat!("mov ", $ptr, " ptr [{d} + {b}], {y", $m, "}")),
+            fixup!(),
             s = in(reg) $src,
             d = in(reg) $dst,
             a = in(reg) $a,
@@ -66,14 +67,15 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
             // (caller); they overlap only each other.
             unsafe {
                 asm!(
-                    "movdqu {v0}, xmmword ptr [{s}]",
-                    "movdqu {v1}, xmmword ptr [{s} + 16]",
-                    "movdqu {v2}, xmmword ptr [{s} + {n} - 32]",
-                    "movdqu {v3}, xmmword ptr [{s} + {n} - 16]",
-                    "movdqu xmmword ptr [{d}], {v0}",
-                    "movdqu xmmword ptr [{d} + 16], {v1}",
-                    "movdqu xmmword ptr [{d} + {n} - 32], {v2}",
-                    "movdqu xmmword ptr [{d} + {n} - 16], {v3}",
+                    ex!("movdqu {v0}, xmmword ptr [{s}]"),
+                    ex!("movdqu {v1}, xmmword ptr [{s} + 16]"),
+                    ex!("movdqu {v2}, xmmword ptr [{s} + {n} - 32]"),
+                    ex!("movdqu {v3}, xmmword ptr [{s} + {n} - 16]"),
+                    ex!("movdqu xmmword ptr [{d}], {v0}"),
+                    ex!("movdqu xmmword ptr [{d} + 16], {v1}"),
+                    ex!("movdqu xmmword ptr [{d} + {n} - 32], {v2}"),
+                    ex!("movdqu xmmword ptr [{d} + {n} - 16], {v3}"),
+                    fixup!(),
                     s = in(reg) src,
                     d = in(reg) dst,
                     n = in(reg) len,
@@ -90,10 +92,11 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
             // bounds of both regions; loads then stores, in the same order.
             unsafe {
                 asm!(
-                    "movdqu {v0}, xmmword ptr [{s}]",
-                    "movdqu {v1}, xmmword ptr [{s} + {n} - 16]",
-                    "movdqu xmmword ptr [{d}], {v0}",
-                    "movdqu xmmword ptr [{d} + {n} - 16], {v1}",
+                    ex!("movdqu {v0}, xmmword ptr [{s}]"),
+                    ex!("movdqu {v1}, xmmword ptr [{s} + {n} - 16]"),
+                    ex!("movdqu xmmword ptr [{d}], {v0}"),
+                    ex!("movdqu xmmword ptr [{d} + {n} - 16], {v1}"),
+                    fixup!(),
                     s = in(reg) src,
                     d = in(reg) dst,
                     n = in(reg) len,
@@ -136,8 +139,9 @@ unsafe fn one(src: *const u8, dst: *mut u8, o: usize, mut fault: usize) -> usize
     // always single-copy atomic.
     unsafe {
         asm!(
-            "movzx {x:e}, byte ptr [{s} + {o}]",
-            "mov byte ptr [{d} + {o}], {x:l}",
+            ex!("movzx {x:e}, byte ptr [{s} + {o}]"),
+            ex!("mov byte ptr [{d} + {o}], {x:l}"),
+            fixup!(),
             s = in(reg) src,
             d = in(reg) dst,
             o = in(reg) o,
@@ -153,8 +157,9 @@ unsafe fn one(src: *const u8, dst: *mut u8, o: usize, mut fault: usize) -> usize
 macro_rules! piece_gpr {
     ($src:expr, $dst:expr, $o:expr, $ptr:literal, $m:literal, $f:ident) => {
         asm!(
-            concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {o}]"),
-            concat!("mov ", $ptr, " ptr [{d} + {o}], {x", $m, "}"),
+            ex!(concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {o}]")),
+            ex!(concat!("mov ", $ptr, " ptr [{d} + {o}], {x", $m, "}")),
+            fixup!(),
             s = in(reg) $src,
             d = in(reg) $dst,
             o = in(reg) $o,
@@ -248,14 +253,15 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // in bounds of both regions.
         unsafe {
             asm!(
-                "movdqu {v0}, xmmword ptr [{s}]",
-                "movdqu {v1}, xmmword ptr [{s} + 16]",
-                "movdqu {v2}, xmmword ptr [{s} + 32]",
-                "movdqu {v3}, xmmword ptr [{s} + 48]",
-                "movdqu xmmword ptr [{d}], {v0}",
-                "movdqu xmmword ptr [{d} + 16], {v1}",
-                "movdqu xmmword ptr [{d} + 32], {v2}",
-                "movdqu xmmword ptr [{d} + 48], {v3}",
+                ex!("movdqu {v0}, xmmword ptr [{s}]"),
+                ex!("movdqu {v1}, xmmword ptr [{s} + 16]"),
+                ex!("movdqu {v2}, xmmword ptr [{s} + 32]"),
+                ex!("movdqu {v3}, xmmword ptr [{s} + 48]"),
+                ex!("movdqu xmmword ptr [{d}], {v0}"),
+                ex!("movdqu xmmword ptr [{d} + 16], {v1}"),
+                ex!("movdqu xmmword ptr [{d} + 32], {v2}"),
+                ex!("movdqu xmmword ptr [{d} + 48], {v3}"),
+                fixup!(),
                 s = in(reg) src,
                 d = in(reg) dst,
                 v0 = out(xmm_reg) _,
@@ -272,10 +278,11 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // SAFETY: o == 0 and 32 <= len: two disjoint 16-byte pieces in bounds.
         unsafe {
             asm!(
-                "movdqu {v0}, xmmword ptr [{s}]",
-                "movdqu {v1}, xmmword ptr [{s} + 16]",
-                "movdqu xmmword ptr [{d}], {v0}",
-                "movdqu xmmword ptr [{d} + 16], {v1}",
+                ex!("movdqu {v0}, xmmword ptr [{s}]"),
+                ex!("movdqu {v1}, xmmword ptr [{s} + 16]"),
+                ex!("movdqu xmmword ptr [{d}], {v0}"),
+                ex!("movdqu xmmword ptr [{d} + 16], {v1}"),
+                fixup!(),
                 s = in(reg) src,
                 d = in(reg) dst,
                 v0 = out(xmm_reg) _,
@@ -291,8 +298,9 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // disjoint from every other piece.
         unsafe {
             asm!(
-                "movdqu {v0}, xmmword ptr [{s} + {o}]",
-                "movdqu xmmword ptr [{d} + {o}], {v0}",
+                ex!("movdqu {v0}, xmmword ptr [{s} + {o}]"),
+                ex!("movdqu xmmword ptr [{d} + {o}], {v0}"),
+                fixup!(),
                 s = in(reg) src,
                 d = in(reg) dst,
                 o = in(reg) o,
@@ -316,7 +324,8 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
 macro_rules! fill_gpr {
     ($dst:expr, $o:expr, $v:expr, $ptr:literal, $m:literal, $f:ident) => {
         asm!(
-            concat!("mov ", $ptr, " ptr [{d} + {o}], {v", $m, "}"),
+            ex!(concat!("mov ", $ptr, " ptr [{d} + {o}], {v", $m, "}")),
+            fixup!(),
             d = in(reg) $dst,
             o = in(reg) $o,
             v = in(reg) $v,
@@ -351,17 +360,18 @@ pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
             asm!(
                 "movq {x}, {v}",
                 "punpcklqdq {x}, {x}",
-                "movdqu xmmword ptr [{d}], {x}",
+                ex!("movdqu xmmword ptr [{d}], {x}"),
                 "cmp {k}, 32",
                 "jb 2f",
-                "movdqu xmmword ptr [{d} + 16], {x}",
+                ex!("movdqu xmmword ptr [{d} + 16], {x}"),
                 "cmp {k}, 48",
                 "jb 2f",
-                "movdqu xmmword ptr [{d} + 32], {x}",
+                ex!("movdqu xmmword ptr [{d} + 32], {x}"),
                 "cmp {k}, 64",
                 "jb 2f",
-                "movdqu xmmword ptr [{d} + 48], {x}",
+                ex!("movdqu xmmword ptr [{d} + 48], {x}"),
                 "2:",
+                fixup!(),
                 d = in(reg) dst,
                 v = in(reg) v,
                 k = in(reg) k,

@@ -86,20 +86,20 @@ macro_rules! head_gpr {
     () => {
         concat!(
             "test dil, 1\n jz 2f\n",
-            "movzx eax, byte ptr [rsi]\n",
-            "mov byte ptr [rdi], al\n",
+            ex!("movzx eax, byte ptr [rsi]"),
+            ex!("mov byte ptr [rdi], al"),
             "add rsi, 1\n add rdi, 1\n sub rcx, 1\n 2:\n",
             "test dil, 2\n jz 2f\n",
-            "movzx eax, word ptr [rsi]\n",
-            "mov word ptr [rdi], ax\n",
+            ex!("movzx eax, word ptr [rsi]"),
+            ex!("mov word ptr [rdi], ax"),
             "add rsi, 2\n add rdi, 2\n sub rcx, 2\n 2:\n",
             "test dil, 4\n jz 2f\n",
-            "mov eax, dword ptr [rsi]\n",
-            "mov dword ptr [rdi], eax\n",
+            ex!("mov eax, dword ptr [rsi]"),
+            ex!("mov dword ptr [rdi], eax"),
             "add rsi, 4\n add rdi, 4\n sub rcx, 4\n 2:\n",
             "test dil, 8\n jz 2f\n",
-            "mov rax, qword ptr [rsi]\n",
-            "mov qword ptr [rdi], rax\n",
+            ex!("mov rax, qword ptr [rsi]"),
+            ex!("mov qword ptr [rdi], rax"),
             "add rsi, 8\n add rdi, 8\n sub rcx, 8\n 2:\n",
         )
     };
@@ -110,8 +110,8 @@ macro_rules! head_16 {
     () => {
         concat!(
             "test dil, 16\n jz 2f\n",
-            "movdqu xmm0, xmmword ptr [rsi]\n",
-            "movdqa xmmword ptr [rdi], xmm0\n",
+            ex!("movdqu xmm0, xmmword ptr [rsi]"),
+            ex!("movdqa xmmword ptr [rdi], xmm0"),
             "add rsi, 16\n add rdi, 16\n sub rcx, 16\n 2:\n",
         )
     };
@@ -133,8 +133,8 @@ macro_rules! head_mask {
         concat!(
             "mov rax, rdi\n neg rax\n and eax, 63\n jz 2f\n",
             "xor edx, edx\n bts rdx, rax\n dec rdx\n kmovq k1, rdx\n",
-            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n",
-            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            ex!("vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]"),
+            ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
             "add rsi, rax\n add rdi, rax\n sub rcx, rax\n 2:\n",
         )
     };
@@ -147,8 +147,8 @@ macro_rules! tail_mask {
         concat!(
             "test rcx, rcx\n jz 2f\n",
             "xor edx, edx\n bts rdx, rcx\n dec rdx\n kmovq k1, rdx\n",
-            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n",
-            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            ex!("vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]"),
+            ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
             " 2:\n",
         )
     };
@@ -163,7 +163,7 @@ macro_rules! fhead_mask {
         concat!(
             "mov rdx, rdi\n neg rdx\n and edx, 63\n jz 2f\n",
             "xor esi, esi\n bts rsi, rdx\n dec rsi\n kmovq k1, rsi\n",
-            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
             "add rdi, rdx\n sub rcx, rdx\n 2:\n",
         )
     };
@@ -175,7 +175,7 @@ macro_rules! ftail_mask {
         concat!(
             "test rcx, rcx\n jz 2f\n",
             "xor esi, esi\n bts rsi, rcx\n dec rsi\n kmovq k1, rsi\n",
-            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
             " 2:\n",
         )
     };
@@ -186,20 +186,20 @@ macro_rules! tail_gpr {
     () => {
         concat!(
             "test cl, 8\n jz 2f\n",
-            "mov rax, qword ptr [rsi]\n",
-            "mov qword ptr [rdi], rax\n",
+            ex!("mov rax, qword ptr [rsi]"),
+            ex!("mov qword ptr [rdi], rax"),
             "add rsi, 8\n add rdi, 8\n 2:\n",
             "test cl, 4\n jz 2f\n",
-            "mov eax, dword ptr [rsi]\n",
-            "mov dword ptr [rdi], eax\n",
+            ex!("mov eax, dword ptr [rsi]"),
+            ex!("mov dword ptr [rdi], eax"),
             "add rsi, 4\n add rdi, 4\n 2:\n",
             "test cl, 2\n jz 2f\n",
-            "movzx eax, word ptr [rsi]\n",
-            "mov word ptr [rdi], ax\n",
+            ex!("movzx eax, word ptr [rsi]"),
+            ex!("mov word ptr [rdi], ax"),
             "add rsi, 2\n add rdi, 2\n 2:\n",
             "test cl, 1\n jz 2f\n",
-            "movzx eax, byte ptr [rsi]\n",
-            "mov byte ptr [rdi], al\n",
+            ex!("movzx eax, byte ptr [rsi]"),
+            ex!("mov byte ptr [rdi], al"),
             " 2:\n",
         )
     };
@@ -209,8 +209,8 @@ macro_rules! tail_16 {
     () => {
         concat!(
             "test cl, 16\n jz 2f\n",
-            "movdqu xmm0, xmmword ptr [rsi]\n",
-            "movdqu xmmword ptr [rdi], xmm0\n",
+            ex!("movdqu xmm0, xmmword ptr [rsi]"),
+            ex!("movdqu xmmword ptr [rdi], xmm0"),
             "add rsi, 16\n add rdi, 16\n 2:\n",
         )
     };
@@ -230,58 +230,14 @@ macro_rules! body_copy {
             $w4,
             "\n jb 3f\n",
             "4:\n",
-            $ld,
-            " ",
-            $r,
-            "0, [rsi]",
-            "\n",
-            $ld,
-            " ",
-            $r,
-            "1, [rsi + ",
-            $o1,
-            "]",
-            "\n",
-            $ld,
-            " ",
-            $r,
-            "2, [rsi + ",
-            $o2,
-            "]",
-            "\n",
-            $ld,
-            " ",
-            $r,
-            "3, [rsi + ",
-            $o3,
-            "]",
-            "\n",
-            $st,
-            " [rdi], ",
-            $r,
-            "0",
-            "\n",
-            $st,
-            " [rdi + ",
-            $o1,
-            "], ",
-            $r,
-            "1",
-            "\n",
-            $st,
-            " [rdi + ",
-            $o2,
-            "], ",
-            $r,
-            "2",
-            "\n",
-            $st,
-            " [rdi + ",
-            $o3,
-            "], ",
-            $r,
-            "3",
-            "\n",
+            ex!($ld, " ", $r, "0, [rsi]"),
+            ex!($ld, " ", $r, "1, [rsi + ", $o1, "]"),
+            ex!($ld, " ", $r, "2, [rsi + ", $o2, "]"),
+            ex!($ld, " ", $r, "3, [rsi + ", $o3, "]"),
+            ex!($st, " [rdi], ", $r, "0"),
+            ex!($st, " [rdi + ", $o1, "], ", $r, "1"),
+            ex!($st, " [rdi + ", $o2, "], ", $r, "2"),
+            ex!($st, " [rdi + ", $o3, "], ", $r, "3"),
             "add rsi, ",
             $w4,
             "\n add rdi, ",
@@ -296,16 +252,8 @@ macro_rules! body_copy {
             $w,
             "\n jb 5f\n",
             "6:\n",
-            $ld,
-            " ",
-            $r,
-            "0, [rsi]",
-            "\n",
-            $st,
-            " [rdi], ",
-            $r,
-            "0",
-            "\n",
+            ex!($ld, " ", $r, "0, [rsi]"),
+            ex!($st, " [rdi], ", $r, "0"),
             "add rsi, ",
             $w,
             "\n add rdi, ",
@@ -326,16 +274,16 @@ macro_rules! fhead_gpr {
     () => {
         concat!(
             "test dil, 1\n jz 2f\n",
-            "mov byte ptr [rdi], al\n",
+            ex!("mov byte ptr [rdi], al"),
             " add rdi, 1\n sub rcx, 1\n 2:\n",
             "test dil, 2\n jz 2f\n",
-            "mov word ptr [rdi], ax\n",
+            ex!("mov word ptr [rdi], ax"),
             " add rdi, 2\n sub rcx, 2\n 2:\n",
             "test dil, 4\n jz 2f\n",
-            "mov dword ptr [rdi], eax\n",
+            ex!("mov dword ptr [rdi], eax"),
             " add rdi, 4\n sub rcx, 4\n 2:\n",
             "test dil, 8\n jz 2f\n",
-            "mov qword ptr [rdi], rax\n",
+            ex!("mov qword ptr [rdi], rax"),
             " add rdi, 8\n sub rcx, 8\n 2:\n",
         )
     };
@@ -345,7 +293,7 @@ macro_rules! fhead_16 {
     () => {
         concat!(
             "test dil, 16\n jz 2f\n",
-            "movdqa xmmword ptr [rdi], xmm0\n",
+            ex!("movdqa xmmword ptr [rdi], xmm0"),
             " add rdi, 16\n sub rcx, 16\n 2:\n",
         )
     };
@@ -355,16 +303,16 @@ macro_rules! ftail_gpr {
     () => {
         concat!(
             "test cl, 8\n jz 2f\n",
-            "mov qword ptr [rdi], rax\n",
+            ex!("mov qword ptr [rdi], rax"),
             " add rdi, 8\n 2:\n",
             "test cl, 4\n jz 2f\n",
-            "mov dword ptr [rdi], eax\n",
+            ex!("mov dword ptr [rdi], eax"),
             " add rdi, 4\n 2:\n",
             "test cl, 2\n jz 2f\n",
-            "mov word ptr [rdi], ax\n",
+            ex!("mov word ptr [rdi], ax"),
             " add rdi, 2\n 2:\n",
             "test cl, 1\n jz 2f\n",
-            "mov byte ptr [rdi], al\n",
+            ex!("mov byte ptr [rdi], al"),
             " 2:\n",
         )
     };
@@ -374,7 +322,7 @@ macro_rules! ftail_16 {
     () => {
         concat!(
             "test cl, 16\n jz 2f\n",
-            "movdqu xmmword ptr [rdi], xmm0\n",
+            ex!("movdqu xmmword ptr [rdi], xmm0"),
             " add rdi, 16\n 2:\n",
         )
     };
@@ -387,32 +335,10 @@ macro_rules! body_fill {
             $w4,
             "\n jb 3f\n",
             "4:\n",
-            $st,
-            " [rdi], ",
-            $r,
-            "0",
-            "\n",
-            $st,
-            " [rdi + ",
-            $o1,
-            "], ",
-            $r,
-            "0",
-            "\n",
-            $st,
-            " [rdi + ",
-            $o2,
-            "], ",
-            $r,
-            "0",
-            "\n",
-            $st,
-            " [rdi + ",
-            $o3,
-            "], ",
-            $r,
-            "0",
-            "\n",
+            ex!($st, " [rdi], ", $r, "0"),
+            ex!($st, " [rdi + ", $o1, "], ", $r, "0"),
+            ex!($st, " [rdi + ", $o2, "], ", $r, "0"),
+            ex!($st, " [rdi + ", $o3, "], ", $r, "0"),
             "add rdi, ",
             $w4,
             "\n sub rcx, ",
@@ -425,11 +351,7 @@ macro_rules! body_fill {
             $w,
             "\n jb 5f\n",
             "6:\n",
-            $st,
-            " [rdi], ",
-            $r,
-            "0",
-            "\n",
+            ex!($st, " [rdi], ", $r, "0"),
             "add rdi, ",
             $w,
             "\n sub rcx, ",
@@ -527,6 +449,7 @@ copy_fn!(
         head_gpr!(),
         body_copy!("movdqu", "movdqa", "xmm", "16", "16", "32", "48", "64"),
         tail_gpr!(),
+        fixup!(),
     )
 );
 
@@ -538,6 +461,7 @@ copy_fn!(
         head_gpr!(),
         body_copy!("movdqu", "movntdq", "xmm", "16", "16", "32", "48", "64"),
         tail_gpr!(),
+        fixup!(),
         "sfence\n",
     )
 );
@@ -551,6 +475,7 @@ copy_fn!(
         body_copy!("vmovdqu", "vmovdqa", "ymm", "32", "32", "64", "96", "128"),
         tail_16!(),
         tail_gpr!(),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -562,6 +487,7 @@ copy_fn!(
         head_mask!(from_512),
         body_copy!("vmovdqu64", "vmovdqu64", "zmm", "64", "64", "128", "192", "256"),
         tail_mask!(),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -574,6 +500,7 @@ copy_fn!(
         head_mask!(always),
         body_copy!("vmovdqu64", "vmovntdq", "zmm", "64", "64", "128", "192", "256"),
         tail_mask!(),
+        fixup!(),
         "sfence\n",
         "vzeroupper\n",
     )
@@ -599,21 +526,22 @@ copy_fn!(
         "mov rax, r9\n and eax, 63\n jz 2f\n",
         "xor edx, edx\n bts rdx, rax\n dec rdx\n kmovq k1, rdx\n",
         "sub r8, rax\n sub r9, rax\n sub rcx, rax\n",
-        "vmovdqu8 zmm0 {{k1}} {{z}}, [r8]\n", "vmovdqu8 [r9] {{k1}}, zmm0\n",
+        ex!("vmovdqu8 zmm0 {{k1}} {{z}}, [r8]"), ex!("vmovdqu8 [r9] {{k1}}, zmm0"),
         "2:\n cmp rcx, 256\n jb 3f\n",
         "4:\n",
-        "vmovdqu64 zmm0, [r8 - 64]\n", "vmovdqu64 zmm1, [r8 - 128]\n",
-        "vmovdqu64 zmm2, [r8 - 192]\n", "vmovdqu64 zmm3, [r8 - 256]\n",
-        "vmovdqu64 [r9 - 64], zmm0\n", "vmovdqu64 [r9 - 128], zmm1\n",
-        "vmovdqu64 [r9 - 192], zmm2\n", "vmovdqu64 [r9 - 256], zmm3\n",
+        ex!("vmovdqu64 zmm0, [r8 - 64]"), ex!("vmovdqu64 zmm1, [r8 - 128]"),
+        ex!("vmovdqu64 zmm2, [r8 - 192]"), ex!("vmovdqu64 zmm3, [r8 - 256]"),
+        ex!("vmovdqu64 [r9 - 64], zmm0"), ex!("vmovdqu64 [r9 - 128], zmm1"),
+        ex!("vmovdqu64 [r9 - 192], zmm2"), ex!("vmovdqu64 [r9 - 256], zmm3"),
         "sub r8, 256\n sub r9, 256\n sub rcx, 256\n cmp rcx, 256\n jae 4b\n",
         "3:\n cmp rcx, 64\n jb 5f\n",
-        "6:\n", "vmovdqu64 zmm0, [r8 - 64]\n", "vmovdqu64 [r9 - 64], zmm0\n",
+        "6:\n", ex!("vmovdqu64 zmm0, [r8 - 64]"), ex!("vmovdqu64 [r9 - 64], zmm0"),
         "sub r8, 64\n sub r9, 64\n sub rcx, 64\n cmp rcx, 64\n jae 6b\n",
         "5:\n test rcx, rcx\n jz 7f\n",
         "xor edx, edx\n bts rdx, rcx\n dec rdx\n kmovq k1, rdx\n",
-        "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n", "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+        ex!("vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]"), ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
         "7:\n",
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -626,6 +554,7 @@ fill_fn!(
         fhead_gpr!(),
         body_fill!("movdqa", "xmm", "16", "16", "32", "48", "64"),
         ftail_gpr!(),
+        fixup!(),
     )
 );
 
@@ -638,6 +567,7 @@ fill_fn!(
         fhead_gpr!(),
         body_fill!("movntdq", "xmm", "16", "16", "32", "48", "64"),
         ftail_gpr!(),
+        fixup!(),
         "sfence\n",
     )
 );
@@ -652,6 +582,7 @@ fill_fn!(
         body_fill!("vmovdqa", "ymm", "32", "32", "64", "96", "128"),
         ftail_16!(),
         ftail_gpr!(),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -664,6 +595,7 @@ fill_fn!(
         fhead_mask!(from_512),
         body_fill!("vmovdqu64", "zmm", "64", "64", "128", "192", "256"),
         ftail_mask!(),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -677,6 +609,7 @@ fill_fn!(
         fhead_mask!(always),
         body_fill!("vmovntdq", "zmm", "64", "64", "128", "192", "256"),
         ftail_mask!(),
+        fixup!(),
         "sfence\n",
         "vzeroupper\n",
     )
@@ -722,10 +655,11 @@ pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) -
         unsafe {
             asm_inline_vec!(
                 concat!(
-                    "vmovdqu64 zmm0, [{s}]\n",
-                    "vmovdqu64 zmm1, [{s} + {n} - 64]\n",
-                    "vmovdqu64 [{d}], zmm0\n",
-                    "vmovdqu64 [{d} + {n} - 64], zmm1\n",
+                    ex!("vmovdqu64 zmm0, [{s}]"),
+                    ex!("vmovdqu64 zmm1, [{s} + {n} - 64]"),
+                    ex!("vmovdqu64 [{d}], zmm0"),
+                    ex!("vmovdqu64 [{d} + {n} - 64], zmm1"),
+                    fixup!(),
             "vzeroupper",
                 ),
                 s = in(reg) src,
@@ -741,14 +675,15 @@ pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) -
         unsafe {
             asm_inline_vec!(
                 concat!(
-                    "vmovdqu64 zmm0, [{s}]\n",
-                    "vmovdqu64 zmm1, [{s} + 64]\n",
-                    "vmovdqu64 zmm2, [{s} + {n} - 128]\n",
-                    "vmovdqu64 zmm3, [{s} + {n} - 64]\n",
-                    "vmovdqu64 [{d}], zmm0\n",
-                    "vmovdqu64 [{d} + 64], zmm1\n",
-                    "vmovdqu64 [{d} + {n} - 128], zmm2\n",
-                    "vmovdqu64 [{d} + {n} - 64], zmm3\n",
+                    ex!("vmovdqu64 zmm0, [{s}]"),
+                    ex!("vmovdqu64 zmm1, [{s} + 64]"),
+                    ex!("vmovdqu64 zmm2, [{s} + {n} - 128]"),
+                    ex!("vmovdqu64 zmm3, [{s} + {n} - 64]"),
+                    ex!("vmovdqu64 [{d}], zmm0"),
+                    ex!("vmovdqu64 [{d} + 64], zmm1"),
+                    ex!("vmovdqu64 [{d} + {n} - 128], zmm2"),
+                    ex!("vmovdqu64 [{d} + {n} - 64], zmm3"),
+                    fixup!(),
             "vzeroupper",
                 ),
                 s = in(reg) src,
@@ -770,36 +705,39 @@ macro_rules! store_mid_tpl {
     (1) => {
         concat!(
             store_mid_tpl!(mask),
-            "vmovdqu64 zmm0, [{s}]\n",
-            "vmovdqu8 zmm1 {{k1}} {{z}}, [{s} + 64]\n",
-            "vmovdqu64 [{d}], zmm0\n",
-            "vmovdqu8 [{d} + 64] {{k1}}, zmm1\n",
+            ex!("vmovdqu64 zmm0, [{s}]"),
+            ex!("vmovdqu8 zmm1 {{k1}} {{z}}, [{s} + 64]"),
+            ex!("vmovdqu64 [{d}], zmm0"),
+            ex!("vmovdqu8 [{d} + 64] {{k1}}, zmm1"),
+            fixup!(),
             "vzeroupper",
         )
     };
     (2) => {
         concat!(
             store_mid_tpl!(mask),
-            "vmovdqu64 zmm0, [{s}]\n",
-            "vmovdqu64 zmm1, [{s} + 64]\n",
-            "vmovdqu8 zmm2 {{k1}} {{z}}, [{s} + 128]\n",
-            "vmovdqu64 [{d}], zmm0\n",
-            "vmovdqu64 [{d} + 64], zmm1\n",
-            "vmovdqu8 [{d} + 128] {{k1}}, zmm2\n",
+            ex!("vmovdqu64 zmm0, [{s}]"),
+            ex!("vmovdqu64 zmm1, [{s} + 64]"),
+            ex!("vmovdqu8 zmm2 {{k1}} {{z}}, [{s} + 128]"),
+            ex!("vmovdqu64 [{d}], zmm0"),
+            ex!("vmovdqu64 [{d} + 64], zmm1"),
+            ex!("vmovdqu8 [{d} + 128] {{k1}}, zmm2"),
+            fixup!(),
             "vzeroupper",
         )
     };
     (3) => {
         concat!(
             store_mid_tpl!(mask),
-            "vmovdqu64 zmm0, [{s}]\n",
-            "vmovdqu64 zmm1, [{s} + 64]\n",
-            "vmovdqu64 zmm2, [{s} + 128]\n",
-            "vmovdqu8 zmm3 {{k1}} {{z}}, [{s} + 192]\n",
-            "vmovdqu64 [{d}], zmm0\n",
-            "vmovdqu64 [{d} + 64], zmm1\n",
-            "vmovdqu64 [{d} + 128], zmm2\n",
-            "vmovdqu8 [{d} + 192] {{k1}}, zmm3\n",
+            ex!("vmovdqu64 zmm0, [{s}]"),
+            ex!("vmovdqu64 zmm1, [{s} + 64]"),
+            ex!("vmovdqu64 zmm2, [{s} + 128]"),
+            ex!("vmovdqu8 zmm3 {{k1}} {{z}}, [{s} + 192]"),
+            ex!("vmovdqu64 [{d}], zmm0"),
+            ex!("vmovdqu64 [{d} + 64], zmm1"),
+            ex!("vmovdqu64 [{d} + 128], zmm2"),
+            ex!("vmovdqu8 [{d} + 192] {{k1}}, zmm3"),
+            fixup!(),
             "vzeroupper",
         )
     };
@@ -914,7 +852,8 @@ pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize)
     // access is atomic per byte (`src/imp/README.md`).
     unsafe {
         asm!(
-            "rep movsb\n",
+            ex!("rep movsb"),
+            fixup!(),
             "lfence",
             inout("rcx") len => _,
             inout("r11") 0usize => fault,
@@ -950,7 +889,8 @@ pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) 
     unsafe {
         asm!(
             "sfence",
-            "rep movsb\n",
+            ex!("rep movsb"),
+            fixup!(),
             "mfence",
             inout("rcx") len => _,
             inout("r11") 0usize => fault,
@@ -978,7 +918,8 @@ pub(super) unsafe fn rep_stosb(dst: *mut u8, byte: u8, len: usize) -> usize {
     unsafe {
         asm!(
             "sfence",
-            "rep stosb\n",
+            ex!("rep stosb"),
+            fixup!(),
             "sfence",
             inout("rcx") len => _,
             inout("r11") 0usize => fault,
