@@ -150,8 +150,9 @@ unsafe fn resume(ctx: *mut c_void, fixup: usize, addr: usize) {
     // SAFETY: as above.
     #[cfg(target_arch = "aarch64")]
     unsafe {
-        (*uc).uc_mcontext.regs[17] = addr as u64;
-        (*uc).uc_mcontext.pc = fixup as u64;
+        let mc = &mut (*uc).uc_mcontext;
+        mc.regs[17] = addr as u64;
+        mc.pc = fixup as u64;
     }
 }
 
