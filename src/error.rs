@@ -63,13 +63,14 @@ impl Error {
         }
     }
 
-    /// The fault at address `addr` of a copy of `len` bytes between `a`
-    /// (the side offsets are counted from) and `b`: its offset in whichever
-    /// region holds it. An address in neither (a general-protection fault
-    /// reports none) counts as the first byte.
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
-    pub(crate) fn fault(addr: usize, a: *const u8, b: *const u8, len: usize) -> Error {
-        let within = |p: *const u8| addr.checked_sub(p.addr()).filter(|&o| o < len);
+    /// The fault at address `addr` of a copy of `len` bytes between the
+    /// regions at `a` (the side offsets are counted from) and `b`: its
+    /// offset in whichever region holds it. An address in neither (a
+    /// general-protection fault reports none) counts as the first byte.
+    /// Takes addresses, not pointers: the shared pointer never leaves the
+    /// kernels (`ci/codegen.sh` checks that).
+    pub(crate) fn fault(addr: usize, a: usize, b: usize, len: usize) -> Error {
+        let within = |p: usize| addr.checked_sub(p).filter(|&o| o < len);
         let offset = within(a).or_else(|| within(b)).unwrap_or(0);
         Error::Fault { offset }
     }

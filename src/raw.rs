@@ -20,9 +20,9 @@ fn faulted(fault: usize) -> bool {
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn fault_panic(what: &str, fault: usize, shared: *const u8, len: usize) -> ! {
+fn fault_panic(what: &str, fault: usize, shared: usize, len: usize) -> ! {
     panic!(
-        "bytewise: {what} of {len} bytes at {shared:p} faulted at address {fault:#x}: the memory \
+        "bytewise: {what} of {len} bytes at {shared:#x} faulted at address {fault:#x}: the memory \
          is no longer accessible. Is the mapping shorter than the view (was the file \
          truncated?), or was the page unmapped, protected or poisoned? The try_* functions and \
          the Result-returning methods report this as Error::Fault."
@@ -143,7 +143,7 @@ pub unsafe fn load(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
     // atomically, a private `dst`.
     let fault = unsafe { imp::load(src, dst, len) };
     if faulted(fault) {
-        fault_panic("load", fault, src, len);
+        fault_panic("load", fault, src.addr(), len);
     }
     fence_after(order);
 }
@@ -198,7 +198,7 @@ pub unsafe fn try_load(
     // SAFETY: as in `load`; a fault returns instead (kernel contract).
     let fault = unsafe { imp::load(src, dst, len) };
     if faulted(fault) {
-        return Err(Error::fault(fault, src, dst, len));
+        return Err(Error::fault(fault, src.addr(), dst.addr(), len));
     }
     fence_after(order);
     Ok(())
@@ -245,7 +245,7 @@ pub unsafe fn store(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
     // SAFETY: this function's `# Safety` section is `store_with`'s.
     let fault = unsafe { store_with(imp::store, src, dst, len, order) };
     if faulted(fault) {
-        fault_panic("store", fault, dst, len);
+        fault_panic("store", fault, dst.addr(), len);
     }
 }
 
@@ -291,7 +291,7 @@ pub unsafe fn try_store(
     // SAFETY: this function's `# Safety` section is `store_with`'s.
     let fault = unsafe { store_with(imp::store, src, dst, len, order) };
     if faulted(fault) {
-        return Err(Error::fault(fault, dst, src, len));
+        return Err(Error::fault(fault, dst.addr(), src.addr(), len));
     }
     Ok(())
 }
@@ -309,7 +309,7 @@ pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize, order
     // SAFETY: the caller upholds `store`'s contract, which is `store_with`'s.
     let fault = unsafe { store_with(imp::store_value, src, dst, len, order) };
     if faulted(fault) {
-        fault_panic("store", fault, dst, len);
+        fault_panic("store", fault, dst.addr(), len);
     }
 }
 
@@ -375,7 +375,7 @@ pub unsafe fn copy(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
     // section: valid, non-overlapping regions, both accessed only atomically.
     let fault = unsafe { imp::copy(src, dst, len) };
     if faulted(fault) {
-        fault_panic("copy", fault, src, len);
+        fault_panic("copy", fault, src.addr(), len);
     }
     fence_after(order);
 }
@@ -420,7 +420,7 @@ pub unsafe fn try_copy(
     // SAFETY: as in `copy`; a fault returns instead (kernel contract).
     let fault = unsafe { imp::copy(src, dst, len) };
     if faulted(fault) {
-        return Err(Error::fault(fault, src, dst, len));
+        return Err(Error::fault(fault, src.addr(), dst.addr(), len));
     }
     fence_after(order);
     Ok(())
@@ -466,7 +466,7 @@ pub unsafe fn fill(dst: *mut u8, byte: u8, len: usize, order: Ordering) {
     // section: `dst` valid for `len` bytes and only accessed atomically.
     let fault = unsafe { imp::fill(dst, byte, len) };
     if faulted(fault) {
-        fault_panic("fill", fault, dst, len);
+        fault_panic("fill", fault, dst.addr(), len);
     }
 }
 
@@ -509,7 +509,7 @@ pub unsafe fn try_fill(dst: *mut u8, byte: u8, len: usize, order: Ordering) -> R
     // SAFETY: as in `fill`; a fault returns instead (kernel contract).
     let fault = unsafe { imp::fill(dst, byte, len) };
     if faulted(fault) {
-        return Err(Error::fault(fault, dst, dst, len));
+        return Err(Error::fault(fault, dst.addr(), dst.addr(), len));
     }
     Ok(())
 }
