@@ -48,6 +48,7 @@
 /// kernel that touches memory goes through here; `tests/fault.rs` checks
 /// every kernel at every length against a `PROT_NONE` page.
 #[cfg(target_os = "linux")]
+#[allow(unused_macros)] // unused where the portable kernel is the only one
 macro_rules! ex {
     ($($insn:expr),+ $(,)?) => {
         concat!(
@@ -63,6 +64,7 @@ macro_rules! ex {
 
 /// Elsewhere: just the instruction (no table; see the module docs).
 #[cfg(not(target_os = "linux"))]
+#[allow(unused_macros)]
 macro_rules! ex {
     ($($insn:expr),+ $(,)?) => {
         concat!($($insn,)+ "\n")
@@ -72,6 +74,7 @@ macro_rules! ex {
 /// The fixup label every [`ex!`] entry of a block resumes at. It goes
 /// after the block's last memory instruction and before its closing fences
 /// (`sfence`, `lfence`, `vzeroupper`), which then run on both paths.
+#[allow(unused_macros)]
 macro_rules! fixup {
     () => {
         "79:\n"
