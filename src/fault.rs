@@ -78,18 +78,9 @@
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn install_handler() -> std::io::Result<()> {
-    #[cfg(all(
-        target_os = "linux",
-        any(
-            all(target_arch = "x86_64", target_feature = "sse2"),
-            target_arch = "aarch64"
-        ),
-        not(miri),
-        not(bytewise_sanitize),
-        not(bytewise_force_portable)
-    ))]
+    #[cfg(bytewise_fault)]
     return crate::imp::extable::handler::install();
-    #[allow(unreachable_code)]
+    #[cfg(not(bytewise_fault))]
     Ok(())
 }
 

@@ -84,115 +84,77 @@ macro_rules! fixup {
 /// Whether this build recovers faults: Linux, an asm kernel set, feature
 /// `std` (the handler needs it). Everywhere else the kernels always return
 /// 0 and `raw.rs` compiles the fault checks away.
-pub(crate) const SUPPORTED: bool = cfg!(all(
-    feature = "std",
-    target_os = "linux",
-    any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        target_arch = "aarch64"
-    ),
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-));
+pub(crate) const SUPPORTED: bool = cfg!(bytewise_fault);
 
-#[cfg(all(
-    feature = "std",
-    target_os = "linux",
-    any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        target_arch = "aarch64"
-    ),
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-))]
+/// The handler (set by `build.rs` where [`SUPPORTED`] holds).
+#[cfg(bytewise_fault)]
 pub(crate) mod handler;
 
-/// A one-byte read with a fixup but *without* its table entry: the negative
-/// control of `tests/fault.rs`, which shows that a fault here kills the
-/// process although the handler is installed, so the table is what saves
-/// the real kernels. Returns the fault register (always 0 when it returns).
-///
-/// # Safety
-///
-/// Behavior is undefined if any of these is violated:
-/// - `src` is valid for a one-byte read (a fault kills the process).
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-#[inline(never)]
-pub(crate) unsafe fn read_byte_without_entry(src: *const u8) -> usize {
-    let fault: usize;
-    // SAFETY: one byte read from a valid pointer (caller); a byte access is
-    // single-copy atomic. Without an entry the fixup label is never jumped
-    // to, so the block is a plain one-byte load.
-    #[cfg(target_arch = "x86_64")]
-    unsafe {
-        core::arch::asm!(
-            "movzx {x:e}, byte ptr [{s}]",
-            fixup!(),
-            s = in(reg) src,
-            x = out(reg) _,
-            inout("r11") 0usize => fault,
-            options(nostack, preserves_flags, readonly),
-        );
-    }
-    // SAFETY: as above.
-    #[cfg(target_arch = "aarch64")]
-    unsafe {
-        core::arch::asm!(
-            "ldrb {x:w}, [{s}]",
-            fixup!(),
-            s = in(reg) src,
-            x = out(reg) _,
-            inout("x17") 0usize => fault,
-            options(nostack, preserves_flags, readonly),
-        );
-    }
-    fault
+/// Defines a one-byte read with a fixup, its memory instruction written by
+/// `$ex` (`ex!` for the real thing, `concat!` for the control).
+macro_rules! read_byte {
+    ($(#[$doc:meta])* $name:ident, $ex:ident) => {
+        $(#[$doc])*
+        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+        #[inline(never)]
+        pub(crate) unsafe fn $name(src: *const u8) -> usize {
+            let fault: usize;
+            // SAFETY: one byte read (caller), single-copy atomic; with an
+            // entry a fault resumes at the fixup with the address in the
+            // fault register (module docs), without one it kills.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                core::arch::asm!(
+                    $ex!("movzx {x:e}, byte ptr [{s}]"),
+                    fixup!(),
+                    s = in(reg) src,
+                    x = out(reg) _,
+                    inout("r11") 0usize => fault,
+                    options(nostack, preserves_flags, readonly),
+                );
+            }
+            // SAFETY: as above.
+            #[cfg(target_arch = "aarch64")]
+            unsafe {
+                core::arch::asm!(
+                    $ex!("ldrb {x:w}, [{s}]"),
+                    fixup!(),
+                    s = in(reg) src,
+                    x = out(reg) _,
+                    inout("x17") 0usize => fault,
+                    options(nostack, preserves_flags, readonly),
+                );
+            }
+            fault
+        }
+    };
 }
 
-/// The same read *with* its entry: the positive twin of
-/// [`read_byte_without_entry`]. Returns the faulting address, or 0.
-///
-/// # Safety
-///
-/// Behavior is undefined if any of these is violated:
-/// - `src` is valid for a one-byte read, or the fault handler is installed
-///   and `src` lies in memory whose access raises SIGSEGV/SIGBUS.
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-#[inline(never)]
-pub(crate) unsafe fn read_byte_with_entry(src: *const u8) -> usize {
-    let fault: usize;
-    // SAFETY: one byte read (caller); a fault resumes at the fixup with the
-    // address in the fault register (module docs).
-    #[cfg(target_arch = "x86_64")]
-    unsafe {
-        core::arch::asm!(
-            ex!("movzx {x:e}, byte ptr [{s}]"),
-            fixup!(),
-            s = in(reg) src,
-            x = out(reg) _,
-            inout("r11") 0usize => fault,
-            options(nostack, preserves_flags, readonly),
-        );
-    }
-    // SAFETY: as above.
-    #[cfg(target_arch = "aarch64")]
-    unsafe {
-        core::arch::asm!(
-            ex!("ldrb {x:w}, [{s}]"),
-            fixup!(),
-            s = in(reg) src,
-            x = out(reg) _,
-            inout("x17") 0usize => fault,
-            options(nostack, preserves_flags, readonly),
-        );
-    }
-    fault
-}
+read_byte!(
+    /// A one-byte read with a fixup but *without* its table entry: the
+    /// negative control of `tests/fault.rs`, which shows that a fault here
+    /// kills the process although the handler is installed, so the table is
+    /// what saves the real kernels. Returns the fault register (always 0
+    /// when it returns).
+    ///
+    /// # Safety
+    ///
+    /// Behavior is undefined if any of these is violated:
+    /// - `src` is valid for a one-byte read (a fault kills the process).
+    read_byte_without_entry,
+    concat
+);
+
+read_byte!(
+    /// The same read *with* its entry: the positive twin of
+    /// [`read_byte_without_entry`]. Returns the faulting address, or 0.
+    ///
+    /// # Safety
+    ///
+    /// Behavior is undefined if any of these is violated:
+    /// - `src` is valid for a one-byte read, or the fault handler is
+    ///   installed and `src` lies in memory whose access raises
+    ///   SIGSEGV/SIGBUS.
+    read_byte_with_entry,
+    ex
+);

@@ -48,6 +48,21 @@ static INSTALLED: OnceLock<Result<(), i32>> = OnceLock::new();
 /// the table itself, never at code), so the section exists in every link
 /// that contains this function, even one without any kernel.
 fn table() -> (*const Entry, *const Entry) {
+    /// The sentinel entry and the visibility of the bounds, for both
+    /// architectures.
+    macro_rules! sentinel {
+        () => {
+            concat!(
+                ".pushsection bytewise_extable, \"aR\"\n",
+                ".balign 4\n",
+                ".long 0\n",
+                ".long 0\n",
+                ".popsection\n",
+                ".hidden __start_bytewise_extable\n",
+                ".hidden __stop_bytewise_extable\n",
+            )
+        };
+    }
     let (start, stop): (usize, usize);
     // SAFETY: address computations only; the sentinel is data in our own
     // section. `.hidden` binds the references within this executable or
@@ -55,13 +70,7 @@ fn table() -> (*const Entry, *const Entry) {
     #[cfg(target_arch = "x86_64")]
     unsafe {
         core::arch::asm!(
-            ".pushsection bytewise_extable, \"aR\"",
-            ".balign 4",
-            ".long 0",
-            ".long 0",
-            ".popsection",
-            ".hidden __start_bytewise_extable",
-            ".hidden __stop_bytewise_extable",
+            sentinel!(),
             "lea {s}, [rip + __start_bytewise_extable]",
             "lea {e}, [rip + __stop_bytewise_extable]",
             s = out(reg) start,
@@ -73,13 +82,7 @@ fn table() -> (*const Entry, *const Entry) {
     #[cfg(target_arch = "aarch64")]
     unsafe {
         core::arch::asm!(
-            ".pushsection bytewise_extable, \"aR\"",
-            ".balign 4",
-            ".long 0",
-            ".long 0",
-            ".popsection",
-            ".hidden __start_bytewise_extable",
-            ".hidden __stop_bytewise_extable",
+            sentinel!(),
             "adrp {s}, __start_bytewise_extable",
             "add {s}, {s}, :lo12:__start_bytewise_extable",
             "adrp {e}, __stop_bytewise_extable",
