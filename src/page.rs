@@ -298,7 +298,10 @@ impl Page {
     /// Behavior is undefined if any of these is violated (the conditions on
     /// memory apply only when `offset..offset + len` is inside the page):
     ///
-    /// - `dst` is non-null and valid for writes of `len` bytes;
+    /// - `dst` is non-null and valid for writes of `len` bytes, except that
+    ///   bytes of it may fault (memory this process mapped but can no longer
+    ///   write, such as a truncated file): with the fault handler installed
+    ///   that returns [`Error::Fault`], see [`crate::fault`];
     /// - `dst` points to memory that may be written through a shared pointer
     ///   (from `as_mut_ptr`, `AtomicBytes`, `UnsafeCell` or a mapping);
     /// - every concurrent access to `dst..dst + len` from this process is one
@@ -346,7 +349,9 @@ impl Page {
     /// Behavior is undefined if any of these is violated (the conditions on
     /// memory apply only when `offset..offset + len` is inside the page):
     ///
-    /// - `src` is non-null and valid for reads of `len` bytes;
+    /// - `src` is non-null and valid for reads of `len` bytes, except that
+    ///   bytes of it may fault, as for
+    ///   [`read_bytewise_atomic`](Self::read_bytewise_atomic);
     /// - `src` points to memory that may be written (from `as_mut_ptr`,
     ///   `AtomicBytes`, `UnsafeCell` or a mapping, not from a `&[u8]`), because
     ///   it is read with atomic accesses;
