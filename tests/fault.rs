@@ -6,6 +6,8 @@
 //! user's handler and std's stack-overflow message still work, a kernel
 //! without its table entry dies).
 #![cfg(all(
+    feature = "std",
+    feature = "bytemuck",
     target_os = "linux",
     any(target_arch = "x86_64", target_arch = "aarch64"),
     not(miri)
