@@ -567,6 +567,8 @@ impl AtomicBytes {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + dst.len()` is not inside
     /// the view, including when the sum overflows; `dst` is untouched then.
+    /// [`Error::Fault`] if the memory faulted (a truncated file: see
+    /// [`crate::fault`]); `dst` is unspecified then.
     ///
     /// # Examples
     ///
@@ -590,6 +592,8 @@ impl AtomicBytes {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + src.len()` is not inside
     /// the view, including when the sum overflows; nothing is written then.
+    /// [`Error::Fault`] if the memory faulted (see [`crate::fault`]); some
+    /// bytes may have been written then.
     ///
     /// # Examples
     ///
@@ -615,7 +619,7 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
-    /// not inside the view.
+    /// not inside the view; [`Error::Fault`] if the memory faulted.
     ///
     /// # Examples
     ///
@@ -637,7 +641,8 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
-    /// not inside the view; nothing is written then.
+    /// not inside the view; nothing is written then. [`Error::Fault`] if the
+    /// memory faulted.
     ///
     /// # Examples
     ///
@@ -740,8 +745,8 @@ impl AtomicBytes {
         // SAFETY: `src..src + size` lies inside the view (checked above), so
         // it is valid and only accessed atomically; `out` is an exclusive
         // borrow of `size` bytes, so private and disjoint from it.
-        unsafe { crate::load(src, out.as_mut_ptr().cast(), size, order) }
-        Ok(())
+        unsafe { crate::try_load(src, out.as_mut_ptr().cast(), size, order) }
+            .map_err(|e| e.shifted(offset))
     }
 }
 
@@ -782,8 +787,12 @@ impl AtomicBytes {
     #[track_caller]
     pub fn load_at(&self, offset: usize, dst: &mut [u8], order: Ordering) -> Result<(), Error> {
         crate::raw::check_load_ordering(order);
-        self.range(offset, dst.len())?.load(dst, order);
-        Ok(())
+        let src = self.range(offset, dst.len())?;
+        // SAFETY: `src` is a valid view of `dst.len()` bytes, only accessed
+        // atomically in this process; `dst` is an exclusive borrow, so it is
+        // private and cannot overlap a view (views are never `&mut`).
+        unsafe { crate::try_load(src.as_ptr(), dst.as_mut_ptr(), dst.len(), order) }
+            .map_err(|e| e.shifted(offset))
     }
 
     /// [`write_at`](Self::write_at) with an ordering: copies `src` into the
@@ -813,8 +822,13 @@ impl AtomicBytes {
     #[track_caller]
     pub fn store_at(&self, offset: usize, src: &[u8], order: Ordering) -> Result<(), Error> {
         crate::raw::check_store_ordering(order);
-        self.range(offset, src.len())?.store(src, order);
-        Ok(())
+        let dst = self.range(offset, src.len())?;
+        // SAFETY: `dst` is a valid view of `src.len()` bytes, only accessed
+        // atomically in this process; `src` is a shared borrow of plain
+        // bytes, initialized and not written concurrently, and cannot
+        // overlap a view.
+        unsafe { crate::try_store(src.as_ptr(), dst.as_ptr(), src.len(), order) }
+            .map_err(|e| e.shifted(offset))
     }
 
     /// [`read_obj`](Self::read_obj) with an ordering: a `T` from `offset`

@@ -21,7 +21,6 @@
 //! ```
 
 use core::fmt;
-use core::sync::atomic::Ordering;
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
@@ -88,6 +87,13 @@ fn resolve(pos: u64, len: usize, style: SeekFrom) -> io::Result<u64> {
 }
 
 /// The part of `bytes` at and after `pos`, empty if `pos` is past the end.
+/// An error of a copy at cursor position `pos` as an `io::Error`, with any
+/// fault offset counted from the start of the cursor's view (the position
+/// does not advance then).
+fn fault(e: crate::Error, pos: u64) -> io::Error {
+    io::Error::from(e.shifted(usize::try_from(pos).unwrap_or(usize::MAX)))
+}
+
 fn tail(bytes: &AtomicBytes, pos: u64) -> &AtomicBytes {
     let start = usize::try_from(pos).unwrap_or(usize::MAX).min(bytes.len());
     bytes.get(start..).unwrap_or(AtomicBytes::new(&[]))
@@ -273,7 +279,7 @@ impl Read for Reader<'_> {
         let rest = tail(self.bytes, self.pos);
         let n = rest.len().min(buf.len());
         if let (Some(src), Some(dst)) = (rest.get(..n), buf.get_mut(..n)) {
-            src.load(dst, Ordering::Relaxed);
+            src.read_at(0, dst).map_err(|e| fault(e, self.pos))?;
         }
         self.pos += n as u64;
         Ok(n)
@@ -286,7 +292,7 @@ impl Read for Reader<'_> {
         let rest = tail(self.bytes, self.pos);
         match rest.get(..buf.len()) {
             Some(src) => {
-                src.load(buf, Ordering::Relaxed);
+                src.read_at(0, buf).map_err(|e| fault(e, self.pos))?;
                 self.pos += buf.len() as u64;
                 Ok(())
             }
@@ -400,7 +406,7 @@ impl Write for Writer<'_> {
         let rest = tail(self.bytes, self.pos);
         let n = rest.len().min(buf.len());
         if let (Some(dst), Some(src)) = (rest.get(..n), buf.get(..n)) {
-            dst.store(src, Ordering::Relaxed);
+            dst.write_at(0, src).map_err(|e| fault(e, self.pos))?;
         }
         self.pos += n as u64;
         Ok(n)
