@@ -661,7 +661,7 @@ impl AtomicBytes {
     ///
     /// # Errors
     ///
-    /// [`Error::OutOfBounds`] as for `read_obj`.
+    /// [`Error::OutOfBounds`] and [`Error::Fault`] as for `read_obj`.
     ///
     /// # Examples
     ///
@@ -684,6 +684,7 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] as for `write_obj`; nothing is written then.
+    /// [`Error::Fault`] if the memory faulted.
     ///
     /// # Examples
     ///
@@ -765,6 +766,8 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] as for `read_at`; `dst` is untouched then.
+    /// [`Error::Fault`] if the memory faulted (see [`crate::fault`]); `dst`
+    /// is unspecified then.
     ///
     /// # Panics
     ///
@@ -804,6 +807,8 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] as for `write_at`; nothing is written then.
+    /// [`Error::Fault`] if the memory faulted; some bytes may have been
+    /// written then.
     ///
     /// # Panics
     ///
@@ -836,7 +841,7 @@ impl AtomicBytes {
     ///
     /// # Errors
     ///
-    /// [`Error::OutOfBounds`] as for `read_obj`.
+    /// [`Error::OutOfBounds`] and [`Error::Fault`] as for `read_obj`.
     ///
     /// # Panics
     ///
@@ -878,6 +883,7 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] as for `write_obj`; nothing is written then.
+    /// [`Error::Fault`] if the memory faulted.
     ///
     /// # Panics
     ///
@@ -924,6 +930,7 @@ impl AtomicBytes {
     ///   not inside the view (including when the sum overflows); nothing is
     ///   read then.
     /// - [`Error::InvalidBitPattern`] if the copy is not a valid `T`.
+    /// - [`Error::Fault`] if the memory faulted (see [`crate::fault`]).
     ///
     /// # Examples
     ///
@@ -1011,6 +1018,7 @@ impl AtomicBytes {
     /// - [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
     ///   not inside the view; nothing is read then.
     /// - [`Error::InvalidBitPattern`] if the copy is not a valid `T`.
+    /// - [`Error::Fault`] if the memory faulted (see [`crate::fault`]).
     ///
     /// # Examples
     ///

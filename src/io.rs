@@ -86,7 +86,6 @@ fn resolve(pos: u64, len: usize, style: SeekFrom) -> io::Result<u64> {
     })
 }
 
-/// The part of `bytes` at and after `pos`, empty if `pos` is past the end.
 /// An error of a copy at cursor position `pos` as an `io::Error`, with any
 /// fault offset counted from the start of the cursor's view (the position
 /// does not advance then).
@@ -94,6 +93,7 @@ fn fault(e: crate::Error, pos: u64) -> io::Error {
     io::Error::from(e.shifted(usize::try_from(pos).unwrap_or(usize::MAX)))
 }
 
+/// The part of `bytes` at and after `pos`, empty if `pos` is past the end.
 fn tail(bytes: &AtomicBytes, pos: u64) -> &AtomicBytes {
     let start = usize::try_from(pos).unwrap_or(usize::MAX).min(bytes.len());
     bytes.get(start..).unwrap_or(AtomicBytes::new(&[]))
@@ -205,6 +205,9 @@ impl Reader<'_> {
     ///
     /// `UnexpectedEof` if fewer than `size_of::<T>()` bytes remain; nothing
     /// is read then and the reader moves to the end, as `read_exact` does.
+    /// `Other`, wrapping [`Error::Fault`](crate::Error::Fault) with the
+    /// offset from the start of the view, if the memory faulted (see
+    /// [`crate::fault`]); the position does not move then.
     ///
     /// # Examples
     ///
@@ -233,7 +236,9 @@ impl Reader<'_> {
     ///
     /// - `UnexpectedEof` as for [`read_obj`](Self::read_obj);
     /// - `InvalidData`, wrapping [`Error::InvalidBitPattern`](crate::Error::InvalidBitPattern),
-    ///   if the copy is not a valid `T`.
+    ///   if the copy is not a valid `T`;
+    /// - `Other`, wrapping [`Error::Fault`](crate::Error::Fault), as for
+    ///   [`read_obj`](Self::read_obj).
     ///
     /// # Examples
     ///

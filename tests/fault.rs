@@ -321,6 +321,85 @@ fn atomic_bytes_methods_report_offsets_from_the_view() {
     drop(h);
 }
 
+/// The ordered forms, the checked reads, `ReadOnlyBytes` and the reader's
+/// typed reads report faults too, with offsets from the start of the view.
+#[test]
+fn ordered_checked_and_read_only_methods_report_faults() {
+    if !supported() {
+        return;
+    }
+    let h = Holed::new(1);
+    // SAFETY: the 3-page mapping lives until `h` drops, at the end; it is
+    // only accessed through this view. The middle page faults, which the
+    // handler recovers.
+    let view = unsafe { AtomicBytes::from_raw_parts(h.at(0), 3 * PAGE) };
+    let at = |want: usize, r: Result<(), Error>| match r {
+        Err(Error::Fault { offset }) => assert_eq!(offset, want),
+        r => panic!("expected a fault at {want}, got {r:?}"),
+    };
+    let in_bad = |e: Error| match e {
+        Error::Fault { offset } => assert!(
+            (PAGE..2 * PAGE).contains(&offset),
+            "offset {offset} not in the bad page"
+        ),
+        e => panic!("expected a fault, got {e:?}"),
+    };
+    let mut buf = [0u8; 64];
+    in_bad(
+        view.load_at(PAGE - 32, &mut buf, Ordering::Acquire)
+            .unwrap_err(),
+    );
+    in_bad(
+        view.store_at(2 * PAGE - 8, &buf, Ordering::Release)
+            .unwrap_err(),
+    );
+    in_bad(
+        view.load_obj::<u64>(PAGE - 4, Ordering::SeqCst)
+            .unwrap_err(),
+    );
+    in_bad(
+        view.store_obj(PAGE + 9, &1u16, Ordering::Relaxed)
+            .unwrap_err(),
+    );
+    // One byte: the fault is that byte.
+    at(PAGE, view.read_obj_checked::<bool>(PAGE).map(drop));
+    at(
+        PAGE + 5,
+        view.load_obj::<u8>(PAGE + 5, Ordering::Acquire).map(drop),
+    );
+    #[cfg(feature = "zerocopy")]
+    at(PAGE + 7, view.try_read_obj::<bool>(PAGE + 7).map(drop));
+    // Flush against the bad page: fine (1 is a valid `bool`).
+    assert!(view.read_obj_checked::<bool>(PAGE - 1).unwrap());
+    view.load_at(2 * PAGE, &mut buf, Ordering::Acquire).unwrap();
+
+    let ro = bytewise::ReadOnlyBytes::new(view);
+    in_bad(ro.read_at(PAGE - 1, &mut buf).unwrap_err());
+    in_bad(ro.read_obj::<[u8; 16]>(2 * PAGE - 16).unwrap_err());
+    ro.read_at(PAGE - 64, &mut buf).unwrap();
+
+    // The reader's typed reads: `Other` wrapping the fault, position kept.
+    let fault_of = |e: std::io::Error| {
+        assert_eq!(e.kind(), std::io::ErrorKind::Other, "{e:?}");
+        e.get_ref()
+            .and_then(|i| i.downcast_ref::<Error>())
+            .copied()
+            .expect("an io::Error wrapping bytewise::Error")
+    };
+    let mut r = view.get(PAGE - 4..).unwrap().reader();
+    let e = fault_of(r.read_obj::<u64>().unwrap_err());
+    assert!(
+        matches!(e, Error::Fault { offset } if (4..8).contains(&offset)),
+        "{e:?}"
+    );
+    assert_eq!(r.read_obj::<u32>().unwrap(), u32::from_ne_bytes([1; 4]));
+    assert_eq!(
+        fault_of(r.read_obj_checked::<bool>().unwrap_err()),
+        Error::Fault { offset: 4 }
+    );
+    drop(h);
+}
+
 #[test]
 fn page_efault_for_the_callers_pointer() {
     if !supported() {
@@ -457,6 +536,30 @@ fn truncation_by_another_process() {
     file.set_len(3 * PAGE as u64).unwrap();
     shm.read_obj::<[u8; 64]>(3 * PAGE - 64).unwrap();
     drop(shm);
+    std::fs::remove_file(path).unwrap();
+}
+
+/// A read-only window of a file (`MapOptions`), in a child process that
+/// never installs the handler itself: the mapping constructor must. The
+/// window starts one page into the file, so the offsets are the view's,
+/// not the file's.
+#[test]
+fn truncated_read_only_window_from_map_options() {
+    if !supported() {
+        return;
+    }
+    let (path, file) = temp_file("window", 4 * PAGE, 0xCD);
+    let out = child(
+        "read_only_window",
+        &[("BYTEWISE_FAULT_PATH", path.display().to_string())],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("read-only window ok"),
+        "{}",
+        describe(&out)
+    );
+    drop(file);
     std::fs::remove_file(path).unwrap();
 }
 
@@ -694,6 +797,38 @@ fn child_process() {
                 .unwrap()
                 .set_len(PAGE as u64)
                 .unwrap();
+        }
+        "read_only_window" => {
+            let path = std::env::var("BYTEWISE_FAULT_PATH").unwrap();
+            let ro = SharedMemory::options()
+                .offset(PAGE as u64)
+                .len(3 * PAGE)
+                .open_read_only(Path::new(&path))
+                .unwrap(); // installs the handler
+            let file = File::options().write(true).open(&path).unwrap();
+            // The file now ends 1.5 pages into the window.
+            file.set_len((PAGE + PAGE + PAGE / 2) as u64).unwrap();
+            let mut buf = [0u8; 100];
+            ro.read_at(PAGE, &mut buf).unwrap();
+            assert!(buf.iter().all(|&b| b == 0xCD));
+            // The page that holds the new end reads as zeros past it; the
+            // next page is gone.
+            match ro.read_at(2 * PAGE - 10, &mut buf) {
+                Err(Error::Fault { offset }) => assert_eq!(offset, 2 * PAGE),
+                r => panic!("expected a fault at the page past the end, got {r:?}"),
+            }
+            match ro.read_obj::<u64>(3 * PAGE - 8) {
+                Err(Error::Fault { offset }) => {
+                    assert!((3 * PAGE - 8..3 * PAGE).contains(&offset))
+                }
+                r => panic!("expected a fault, got {r:?}"),
+            }
+            // The infallible reads panic instead of dying.
+            let r = std::panic::catch_unwind(|| ro.to_vec(Ordering::Relaxed));
+            assert!(r.is_err());
+            file.set_len(4 * PAGE as u64).unwrap();
+            assert_eq!(ro.read_obj::<u64>(3 * PAGE - 8).unwrap(), 0);
+            println!("read-only window ok");
         }
         "no_entry" => {
             bytewise::fault::install_handler().unwrap();
