@@ -311,11 +311,14 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
 /// See the kernel contract in `imp/mod.rs`.
 #[inline(always)]
 unsafe fn load_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) -> usize {
-    let f = cached() & M;
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
-        unsafe { small::load(src, dst, len) }
-    } else if len <= MID_MAX && f & AVX512 != 0 {
+        return unsafe { small::load(src, dst, len) };
+    }
+    // Read the feature cache only above the small paths: a copy of up to
+    // 64 bytes then pays no load of it.
+    let f = cached() & M;
+    if len <= MID_MAX && f & AVX512 != 0 {
         // The common cases are handled inline or called directly, to save
         // a level of calls.
         // SAFETY: the caller's contract (`dst` is private), `65 <= len
@@ -361,11 +364,14 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
 /// See the kernel contract in `imp/mod.rs`.
 #[inline(always)]
 unsafe fn store_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) -> usize {
-    let f = cached() & M;
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
-        unsafe { small::copy(src, dst, len) }
-    } else if len <= MID_MAX && f & AVX512 != 0 {
+        return unsafe { small::copy(src, dst, len) };
+    }
+    // Read the feature cache only above the small paths: a copy of up to
+    // 64 bytes then pays no load of it.
+    let f = cached() & M;
+    if len <= MID_MAX && f & AVX512 != 0 {
         // Inline, like `load`'s 65-256 bytes.
         // SAFETY: the caller's contract, `65 <= len <= 256`, AVX-512
         // detected.
