@@ -355,9 +355,12 @@ fn atomic_per_byte_load_checked() {
     assert_eq!(b.load_checked(Ordering::SeqCst), Ok(true));
     // An invalid pattern, as a racing mix of two stores could leave it.
     let mut k = AtomicPerByte::new(Kind::Read);
-    // SAFETY: the byte written is initialised, which is all `get_mut_uninit`
-    // asks; it is not a valid `Kind`, which is what `load_checked` must catch.
-    unsafe { k.get_mut_uninit().as_mut_ptr().cast::<u8>().write(7) };
+    // SAFETY: the byte written below is initialised, which is all
+    // `get_mut_uninit` asks; it is not a valid `Kind`, which is what
+    // `load_checked` must catch.
+    let slot = unsafe { k.get_mut_uninit() };
+    // SAFETY: `slot` is an exclusive borrow of the cell's one byte.
+    unsafe { slot.as_mut_ptr().cast::<u8>().write(7) };
     assert_eq!(
         k.load_checked(Ordering::Relaxed),
         Err(Error::InvalidBitPattern { offset: 0, len: 1 })
