@@ -127,6 +127,14 @@ fn child(role: &str, env: &[(&str, String)]) -> Output {
     cmd.output().expect("run child")
 }
 
+/// Runs `child(role)` with `BYTEWISE_FAULT_PATH` set to `path`, and checks
+/// that it exited successfully.
+fn child_on_file(role: &str, path: &Path) -> Output {
+    let out = child(role, &[("BYTEWISE_FAULT_PATH", path.display().to_string())]);
+    assert!(out.status.success(), "{}", describe(&out));
+    out
+}
+
 fn describe(out: &Output) -> String {
     format!(
         "status {:?} (signal {:?})\nstdout: {}\nstderr: {}",
@@ -527,11 +535,7 @@ fn truncation_by_another_process() {
     }
     let (path, file) = temp_file("process", 3 * PAGE, 0xAB);
     let shm = SharedMemory::open(&path).unwrap();
-    let out = child(
-        "truncate",
-        &[("BYTEWISE_FAULT_PATH", path.display().to_string())],
-    );
-    assert!(out.status.success(), "{}", describe(&out));
+    child_on_file("truncate", &path);
     check_truncated(&shm);
     file.set_len(3 * PAGE as u64).unwrap();
     shm.read_obj::<[u8; 64]>(3 * PAGE - 64).unwrap();
@@ -549,11 +553,7 @@ fn truncated_read_only_window_from_map_options() {
         return;
     }
     let (path, file) = temp_file("window", 4 * PAGE, 0xCD);
-    let out = child(
-        "read_only_window",
-        &[("BYTEWISE_FAULT_PATH", path.display().to_string())],
-    );
-    assert!(out.status.success(), "{}", describe(&out));
+    let out = child_on_file("read_only_window", &path);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("read-only window ok"),
         "{}",
