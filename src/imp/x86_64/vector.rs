@@ -51,8 +51,12 @@
 //! Every block is code with local numeric labels (`2:`, `3:` ...) and plain
 //! `jcc`/`jmp` only (no computed jumps, no calls, no data in the block), and
 //! each instruction that touches the source or the destination is its own
-//! assembly statement, so that each can be given its own entry (an
-//! exception-table record, say) without restructuring.
+//! assembly statement, wrapped in `ex!` for its exception-table entry
+//! (`imp/extable.rs`). Each block ends its memory accesses at `fixup!()`,
+//! before its closing `sfence`/`lfence`/`vzeroupper`, and returns the fault
+//! register `r11` (0, or the faulting address): an explicit
+//! `inout("r11")` output next to `clobber_abi("C")` in the out-of-line
+//! blocks, and next to the explicit clobbers in the inlined ones.
 //!
 //! # Ordering of non-temporal stores
 //!
