@@ -6,6 +6,11 @@
 //! environment variable `BYTEWISE_FORCE_PORTABLE=1` at build time selects the
 //! portable path everywhere (`cfg(bytewise_force_portable)`), which is how the
 //! portable kernel is benchmarked as the crate's default.
+//!
+//! `cfg(bytewise_fault)` says that faults are recovered (`src/imp/extable.rs`,
+//! `bytewise::fault`): Linux, an asm kernel set (x86_64 with SSE2, or
+//! aarch64), feature `std` for the handler, and neither Miri, a sanitizer
+//! nor the forced portable path.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -13,7 +18,25 @@ fn main() {
     if std::env::var_os("CARGO_CFG_SANITIZE").is_some() {
         println!("cargo:rustc-cfg=bytewise_sanitize");
     }
-    if std::env::var_os("BYTEWISE_FORCE_PORTABLE").is_some_and(|v| v == "1") {
+    let portable = std::env::var_os("BYTEWISE_FORCE_PORTABLE").is_some_and(|v| v == "1");
+    if portable {
         println!("cargo:rustc-cfg=bytewise_force_portable");
+    }
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let asm = match var("CARGO_CFG_TARGET_ARCH").as_str() {
+        "x86_64" => var("CARGO_CFG_TARGET_FEATURE")
+            .split(',')
+            .any(|f| f == "sse2"),
+        "aarch64" => true,
+        _ => false,
+    };
+    if asm
+        && var("CARGO_CFG_TARGET_OS") == "linux"
+        && std::env::var_os("CARGO_FEATURE_STD").is_some()
+        && std::env::var_os("CARGO_CFG_MIRI").is_none()
+        && std::env::var_os("CARGO_CFG_SANITIZE").is_none()
+        && !portable
+    {
+        println!("cargo:rustc-cfg=bytewise_fault");
     }
 }

@@ -101,7 +101,7 @@ unsafe fn run(
     src: *mut u8,
     dst: *mut u8,
     n: usize,
-    portable: unsafe fn(*const u8, *mut u8, usize),
+    portable: unsafe fn(*const u8, *mut u8, usize) -> usize,
 ) {
     let (src, dst) = (black_box(src), black_box(dst));
     match v {
@@ -115,11 +115,11 @@ unsafe fn run(
         // SAFETY: `dst` is valid for `n` bytes.
         Variant::StoreOnly => unsafe { store_only(dst, n) },
         // SAFETY: as above; the kernel contract is that of `bytewise::load`.
-        Variant::Portable => unsafe { portable(src, dst, n) },
+        Variant::Portable => unsafe { _ = portable(src, dst, n) },
         Variant::Kernel(i) => {
             let k = &kernels()[i];
             // SAFETY: as above; the kernel contract is that of `bytewise::load`.
-            unsafe { (k.load)(src, dst, n) }
+            unsafe { _ = (k.load)(src, dst, n) }
         }
         // SAFETY: the caller's guarantee; the buffers are 64-aligned.
         Variant::AmcLoad => unsafe { common::amc_load(src, dst, n) },
@@ -135,7 +135,7 @@ fn time(
     dst: *mut u8,
     n: usize,
     iters: u64,
-    portable: unsafe fn(*const u8, *mut u8, usize),
+    portable: unsafe fn(*const u8, *mut u8, usize) -> usize,
 ) -> f64 {
     // One specialized timing loop per variant, so that no variant pays for
     // the `match` in `run` inside its loop.
@@ -159,7 +159,7 @@ fn time_v<const C: u8>(
     dst: *mut u8,
     n: usize,
     iters: u64,
-    portable: unsafe fn(*const u8, *mut u8, usize),
+    portable: unsafe fn(*const u8, *mut u8, usize) -> usize,
 ) -> f64 {
     let v = match C {
         0 => Variant::Memcpy,
@@ -211,7 +211,7 @@ fn measure(
     variants: &[Variant],
     rounds: usize,
     target: Duration,
-    portable: unsafe fn(*const u8, *mut u8, usize),
+    portable: unsafe fn(*const u8, *mut u8, usize) -> usize,
 ) -> Row {
     let mut src = Buf::new(n, 0x5A);
     let mut dst = Buf::new(n, 0);
@@ -240,7 +240,7 @@ fn measure_at(
     variants: &[Variant],
     rounds: usize,
     target: Duration,
-    portable: unsafe fn(*const u8, *mut u8, usize),
+    portable: unsafe fn(*const u8, *mut u8, usize) -> usize,
 ) -> Row {
     // Calibrate the iteration count on memcpy so one sample takes ~`target`.
     let once = time(Variant::Memcpy, s, d, n, 1, portable).max(1e-9);

@@ -63,11 +63,25 @@ unsafe fn store(src: *const u8, dst: *mut u8, n: usize) {
     unsafe { bytewise::store(src, dst, n, Relaxed) }
 }
 
+/// The portable kernel's `load` (which returns a fault address), as an `Op`.
+///
+/// # Safety
+///
+/// As `bytewise::load`.
+unsafe fn portable(src: *const u8, dst: *mut u8, n: usize) {
+    static LOAD: std::sync::OnceLock<unsafe fn(*const u8, *mut u8, usize) -> usize> =
+        std::sync::OnceLock::new();
+    let load = LOAD.get_or_init(|| {
+        bytewise::__kernels::all()
+            .get("portable")
+            .expect("portable kernel")
+            .load
+    });
+    // SAFETY: the caller's contract is the kernel's.
+    unsafe { _ = load(src, dst, n) }
+}
+
 fn bench(c: &mut Criterion) {
-    let portable = bytewise::__kernels::all()
-        .get("portable")
-        .expect("portable kernel")
-        .load;
     for &n in &SIZES {
         let mut src = vec![Line([0x5A; 64]); n.div_ceil(64)];
         let mut dst = vec![Line([0; 64]); n.div_ceil(64)];

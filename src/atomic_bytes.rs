@@ -575,6 +575,8 @@ impl AtomicBytes {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + dst.len()` is not inside
     /// the view, including when the sum overflows; `dst` is untouched then.
+    /// [`Error::Fault`] if the memory faulted (a truncated file: see
+    /// [`crate::fault`]); `dst` is unspecified then.
     ///
     /// # Examples
     ///
@@ -598,6 +600,8 @@ impl AtomicBytes {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + src.len()` is not inside
     /// the view, including when the sum overflows; nothing is written then.
+    /// [`Error::Fault`] if the memory faulted (see [`crate::fault`]); some
+    /// bytes may have been written then.
     ///
     /// # Examples
     ///
@@ -623,7 +627,7 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
-    /// not inside the view.
+    /// not inside the view; [`Error::Fault`] if the memory faulted.
     ///
     /// # Examples
     ///
@@ -645,7 +649,8 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
-    /// not inside the view; nothing is written then.
+    /// not inside the view; nothing is written then. [`Error::Fault`] if the
+    /// memory faulted.
     ///
     /// # Examples
     ///
@@ -664,7 +669,7 @@ impl AtomicBytes {
     ///
     /// # Errors
     ///
-    /// [`Error::OutOfBounds`] as for `read_obj`.
+    /// [`Error::OutOfBounds`] and [`Error::Fault`] as for `read_obj`.
     ///
     /// # Examples
     ///
@@ -687,6 +692,7 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] as for `write_obj`; nothing is written then.
+    /// [`Error::Fault`] if the memory faulted.
     ///
     /// # Examples
     ///
@@ -748,8 +754,8 @@ impl AtomicBytes {
         // SAFETY: `src..src + size` lies inside the view (checked above), so
         // it is valid and only accessed atomically; `out` is an exclusive
         // borrow of `size` bytes, so private and disjoint from it.
-        unsafe { crate::load(src, out.as_mut_ptr().cast(), size, order) }
-        Ok(())
+        unsafe { crate::try_load(src, out.as_mut_ptr().cast(), size, order) }
+            .map_err(|e| e.shifted(offset))
     }
 }
 
@@ -768,6 +774,8 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] as for `read_at`; `dst` is untouched then.
+    /// [`Error::Fault`] if the memory faulted (see [`crate::fault`]); `dst`
+    /// is unspecified then.
     ///
     /// # Panics
     ///
@@ -790,8 +798,12 @@ impl AtomicBytes {
     #[track_caller]
     pub fn load_at(&self, offset: usize, dst: &mut [u8], order: Ordering) -> Result<(), Error> {
         crate::raw::check_load_ordering(order);
-        self.range(offset, dst.len())?.load(dst, order);
-        Ok(())
+        let src = self.range(offset, dst.len())?;
+        // SAFETY: `src` is a valid view of `dst.len()` bytes, only accessed
+        // atomically in this process; `dst` is an exclusive borrow, so it is
+        // private and cannot overlap a view (views are never `&mut`).
+        unsafe { crate::try_load(src.as_ptr(), dst.as_mut_ptr(), dst.len(), order) }
+            .map_err(|e| e.shifted(offset))
     }
 
     /// [`write_at`](Self::write_at) with an ordering: copies `src` into the
@@ -803,6 +815,8 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] as for `write_at`; nothing is written then.
+    /// [`Error::Fault`] if the memory faulted; some bytes may have been
+    /// written then.
     ///
     /// # Panics
     ///
@@ -821,8 +835,13 @@ impl AtomicBytes {
     #[track_caller]
     pub fn store_at(&self, offset: usize, src: &[u8], order: Ordering) -> Result<(), Error> {
         crate::raw::check_store_ordering(order);
-        self.range(offset, src.len())?.store(src, order);
-        Ok(())
+        let dst = self.range(offset, src.len())?;
+        // SAFETY: `dst` is a valid view of `src.len()` bytes, only accessed
+        // atomically in this process; `src` is a shared borrow of plain
+        // bytes, initialized and not written concurrently, and cannot
+        // overlap a view.
+        unsafe { crate::try_store(src.as_ptr(), dst.as_ptr(), src.len(), order) }
+            .map_err(|e| e.shifted(offset))
     }
 
     /// [`read_obj`](Self::read_obj) with an ordering: a `T` from `offset`
@@ -830,7 +849,7 @@ impl AtomicBytes {
     ///
     /// # Errors
     ///
-    /// [`Error::OutOfBounds`] as for `read_obj`.
+    /// [`Error::OutOfBounds`] and [`Error::Fault`] as for `read_obj`.
     ///
     /// # Panics
     ///
@@ -872,6 +891,7 @@ impl AtomicBytes {
     /// # Errors
     ///
     /// [`Error::OutOfBounds`] as for `write_obj`; nothing is written then.
+    /// [`Error::Fault`] if the memory faulted.
     ///
     /// # Panics
     ///
@@ -918,6 +938,7 @@ impl AtomicBytes {
     ///   not inside the view (including when the sum overflows); nothing is
     ///   read then.
     /// - [`Error::InvalidBitPattern`] if the copy is not a valid `T`.
+    /// - [`Error::Fault`] if the memory faulted (see [`crate::fault`]).
     ///
     /// # Examples
     ///
@@ -1005,6 +1026,7 @@ impl AtomicBytes {
     /// - [`Error::OutOfBounds`] if the `size_of::<T>()` bytes at `offset` are
     ///   not inside the view; nothing is read then.
     /// - [`Error::InvalidBitPattern`] if the copy is not a valid `T`.
+    /// - [`Error::Fault`] if the memory faulted (see [`crate::fault`]).
     ///
     /// # Examples
     ///

@@ -3,9 +3,9 @@
 use core::fmt;
 
 /// Why a checked access was refused. Nothing was written when one of these is
-/// returned, and nothing was read except for
+/// returned, and nothing was read, except for
 /// [`InvalidBitPattern`](Error::InvalidBitPattern), whose bytes were read
-/// once and rejected.
+/// once and rejected, and [`Fault`](Error::Fault) (see there).
 ///
 /// # Examples
 ///
@@ -50,6 +50,20 @@ pub enum Error {
         /// The number of bytes copied (the size of the type).
         len: usize,
     },
+    /// The memory faulted under the copy (`SIGSEGV` or `SIGBUS`): a mapped
+    /// file was truncated, a page was unmapped, protected or poisoned, or
+    /// the disk failed. Reported once the fault handler is installed (see
+    /// [`crate::fault`]).
+    ///
+    /// Unlike the other variants, the copy may have been partly done: a
+    /// read's destination is unspecified, and a write may have stored some
+    /// bytes (each at most once).
+    Fault {
+        /// A byte that could not be accessed: its offset from the shared
+        /// pointer of a raw `try_*` function, or from the start of the view
+        /// for `AtomicBytes`' offset-taking methods.
+        offset: usize,
+    },
 }
 
 impl Error {
@@ -59,6 +73,30 @@ impl Error {
         match offset.checked_add(len) {
             Some(end) if end <= size => Ok(()),
             _ => Err(Error::OutOfBounds { offset, len, size }),
+        }
+    }
+
+    /// The fault at address `addr` of a copy of `len` bytes between the
+    /// regions at `a` (the side offsets are counted from) and `b`: its
+    /// offset in whichever region holds it. An address in neither (a
+    /// general-protection fault reports none) counts as the first byte.
+    /// Takes addresses, not pointers: the shared pointer never leaves the
+    /// kernels (`ci/codegen.sh` checks that).
+    pub(crate) fn fault(addr: usize, a: usize, b: usize, len: usize) -> Error {
+        let within = |p: usize| addr.checked_sub(p).filter(|&o| o < len);
+        let offset = within(a).or_else(|| within(b)).unwrap_or(0);
+        Error::Fault { offset }
+    }
+
+    /// The error with any offset moved by `base`: a method of a sub-view at
+    /// `base` reports offsets from its own start.
+    #[inline]
+    pub(crate) const fn shifted(self, base: usize) -> Error {
+        match self {
+            Error::Fault { offset } => Error::Fault {
+                offset: offset.saturating_add(base),
+            },
+            e => e,
         }
     }
 }
@@ -78,6 +116,11 @@ impl fmt::Display for Error {
                     "bytes {offset}..+{len} are not a valid bit pattern for the type read"
                 )
             }
+            Error::Fault { offset } => write!(
+                f,
+                "memory fault at byte {offset}: the memory is no longer accessible \
+                 (was the file truncated, or the page unmapped, protected or poisoned?)"
+            ),
         }
     }
 }
@@ -87,6 +130,12 @@ impl core::error::Error for Error {}
 #[cfg(feature = "std")]
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+        let kind = match e {
+            // Not the caller's input: the memory went away (the kernel's
+            // `EFAULT`/`EIO`, which std has no kind for).
+            Error::Fault { .. } => std::io::ErrorKind::Other,
+            _ => std::io::ErrorKind::InvalidInput,
+        };
+        std::io::Error::new(kind, e)
     }
 }

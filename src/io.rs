@@ -21,7 +21,6 @@
 //! ```
 
 use core::fmt;
-use core::sync::atomic::Ordering;
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
@@ -85,6 +84,13 @@ fn resolve(pos: u64, len: usize, style: SeekFrom) -> io::Result<u64> {
             "invalid seek to a negative or overflowing position",
         )
     })
+}
+
+/// An error of a copy at cursor position `pos` as an `io::Error`, with any
+/// fault offset counted from the start of the cursor's view (the position
+/// does not advance then).
+fn fault(e: crate::Error, pos: u64) -> io::Error {
+    io::Error::from(e.shifted(usize::try_from(pos).unwrap_or(usize::MAX)))
 }
 
 /// The part of `bytes` at and after `pos`, empty if `pos` is past the end.
@@ -205,6 +211,9 @@ impl Reader<'_> {
     ///
     /// `UnexpectedEof` if fewer than `size_of::<T>()` bytes remain; nothing
     /// is read then and the reader moves to the end, as `read_exact` does.
+    /// `Other`, wrapping [`Error::Fault`](crate::Error::Fault) with the
+    /// offset from the start of the view, if the memory faulted (see
+    /// [`crate::fault`]); the position does not move then.
     ///
     /// # Examples
     ///
@@ -233,7 +242,9 @@ impl Reader<'_> {
     ///
     /// - `UnexpectedEof` as for [`read_obj`](Self::read_obj);
     /// - `InvalidData`, wrapping [`Error::InvalidBitPattern`](crate::Error::InvalidBitPattern),
-    ///   if the copy is not a valid `T`.
+    ///   if the copy is not a valid `T`;
+    /// - `Other`, wrapping [`Error::Fault`](crate::Error::Fault), as for
+    ///   [`read_obj`](Self::read_obj).
     ///
     /// # Examples
     ///
@@ -279,7 +290,7 @@ impl Read for Reader<'_> {
         let rest = tail(self.bytes, self.pos);
         let n = rest.len().min(buf.len());
         if let (Some(src), Some(dst)) = (rest.get(..n), buf.get_mut(..n)) {
-            src.load(dst, Ordering::Relaxed);
+            src.read_at(0, dst).map_err(|e| fault(e, self.pos))?;
         }
         self.pos += n as u64;
         Ok(n)
@@ -292,7 +303,7 @@ impl Read for Reader<'_> {
         let rest = tail(self.bytes, self.pos);
         match rest.get(..buf.len()) {
             Some(src) => {
-                src.load(buf, Ordering::Relaxed);
+                src.read_at(0, buf).map_err(|e| fault(e, self.pos))?;
                 self.pos += buf.len() as u64;
                 Ok(())
             }
@@ -406,7 +417,7 @@ impl Write for Writer<'_> {
         let rest = tail(self.bytes, self.pos);
         let n = rest.len().min(buf.len());
         if let (Some(dst), Some(src)) = (rest.get(..n), buf.get(..n)) {
-            dst.store(src, Ordering::Relaxed);
+            dst.write_at(0, src).map_err(|e| fault(e, self.pos))?;
         }
         self.pos += n as u64;
         Ok(n)

@@ -17,6 +17,8 @@ extern crate std;
 mod atomic_bytes;
 mod atomic_per_byte;
 mod error;
+#[cfg(feature = "std")]
+pub mod fault;
 mod imp;
 #[cfg(feature = "std")]
 pub mod io;
@@ -36,7 +38,7 @@ pub use crate::atomic_per_byte::AtomicPerByte;
 pub use crate::error::Error;
 #[cfg(feature = "std")]
 pub use crate::page::{AllocError, PAGE_SIZE, Page};
-pub use crate::raw::{copy, fill, load, store};
+pub use crate::raw::{copy, fill, load, store, try_copy, try_fill, try_load, try_store};
 pub use crate::read_only_bytes::ReadOnlyBytes;
 #[cfg(target_has_atomic = "64")]
 pub use crate::seqlock::{ReadTimeout, SeqLock, Timeout};
@@ -75,5 +77,38 @@ pub mod __kernels {
     /// [`disable`]), for benchmark headers.
     pub fn features() -> impl Iterator<Item = &'static str> {
         crate::imp::features()
+    }
+
+    /// A one-byte read whose `asm!` block has a fixup but no exception-table
+    /// entry: the negative control of the fault tests (a fault here kills
+    /// the process). Returns 0.
+    ///
+    /// # Safety
+    ///
+    /// Behavior is undefined if any of these is violated:
+    /// - `src` is valid for a one-byte read.
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    pub unsafe fn read_byte_without_entry(src: *const u8) -> usize {
+        // SAFETY: the caller's contract.
+        unsafe { crate::imp::extable::read_byte_without_entry(src) }
+    }
+
+    /// The same read with its entry: returns the faulting address, or 0.
+    ///
+    /// # Safety
+    ///
+    /// Behavior is undefined if any of these is violated:
+    /// - `src` is valid for a one-byte read, or lies in memory of this
+    ///   process whose access faults while the fault handler is installed.
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    pub unsafe fn read_byte_with_entry(src: *const u8) -> usize {
+        // SAFETY: the caller's contract.
+        unsafe { crate::imp::extable::read_byte_with_entry(src) }
     }
 }

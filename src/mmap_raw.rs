@@ -48,6 +48,9 @@ impl AtomicBytes {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_mmap_raw(map: &MmapRaw) -> io::Result<&AtomicBytes> {
+        // A file mapping, as `SharedMemory`'s: a truncation under it becomes
+        // `Error::Fault` (see the docs of `From<&MmapRaw>`).
+        crate::fault::install_handler()?;
         let (ptr, len) = (map.as_mut_ptr(), map.len());
         if !read_write(ptr.addr(), len)? {
             return Err(io::Error::new(
@@ -81,6 +84,12 @@ impl AtomicBytes {
 ///
 /// Truncating the mapped file while it is mapped makes accesses past the new
 /// end raise `SIGBUS`, as for every file mapping (and as memmap2 documents).
+/// Both conversions install this crate's fault handler, so where
+/// [`fault::is_supported`](crate::fault::is_supported) that no longer kills
+/// the process: the `Result`-returning methods of the view report
+/// [`Error::Fault`](crate::Error::Fault) and the infallible ones panic, as
+/// for [`SharedMemory`](crate::SharedMemory#truncation-and-sigbus). Plain
+/// accesses through memmap2's own pointers are not covered.
 ///
 /// # Panics
 ///

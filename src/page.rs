@@ -298,7 +298,10 @@ impl Page {
     /// Behavior is undefined if any of these is violated (the conditions on
     /// memory apply only when `offset..offset + len` is inside the page):
     ///
-    /// - `dst` is non-null and valid for writes of `len` bytes;
+    /// - `dst` is non-null and valid for writes of `len` bytes, except that
+    ///   bytes of it may fault (memory this process mapped but can no longer
+    ///   write, such as a truncated file): with the fault handler installed
+    ///   that returns [`Error::Fault`], see [`crate::fault`];
     /// - `dst` points to memory that may be written through a shared pointer
     ///   (from `as_mut_ptr`, `AtomicBytes`, `UnsafeCell` or a mapping);
     /// - every concurrent access to `dst..dst + len` from this process is one
@@ -309,6 +312,10 @@ impl Page {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + len` is not inside the
     /// page or `offset + len` overflows; nothing is copied then.
+    /// [`Error::Fault`] if `dst` faulted (the kernel's `EFAULT`: memory
+    /// this process mapped but can no longer write, with the fault handler
+    /// installed, see [`crate::fault`]); `offset` then counts from `dst`, and
+    /// some bytes may have been copied.
     ///
     /// # Examples
     ///
@@ -331,8 +338,7 @@ impl Page {
         // SAFETY: `src` is a view of the page (valid, only accessed
         // atomically); `dst` is valid, only accessed atomically and disjoint
         // from it (caller).
-        unsafe { crate::copy(src.as_ptr(), dst, len, Ordering::Relaxed) };
-        Ok(())
+        unsafe { crate::try_copy(src.as_ptr(), dst, len, Ordering::Relaxed) }
     }
 
     /// Copies `len` bytes from `src` to `offset` of the page, byte-wise
@@ -343,7 +349,9 @@ impl Page {
     /// Behavior is undefined if any of these is violated (the conditions on
     /// memory apply only when `offset..offset + len` is inside the page):
     ///
-    /// - `src` is non-null and valid for reads of `len` bytes;
+    /// - `src` is non-null and valid for reads of `len` bytes, except that
+    ///   bytes of it may fault, as for
+    ///   [`read_bytewise_atomic`](Self::read_bytewise_atomic);
     /// - `src` points to memory that may be written (from `as_mut_ptr`,
     ///   `AtomicBytes`, `UnsafeCell` or a mapping, not from a `&[u8]`), because
     ///   it is read with atomic accesses;
@@ -355,6 +363,9 @@ impl Page {
     ///
     /// [`Error::OutOfBounds`] if `offset..offset + len` is not inside the
     /// page or `offset + len` overflows; nothing is copied then.
+    /// [`Error::Fault`] if `src` faulted (the kernel's `EFAULT`, as for
+    /// [`read_bytewise_atomic`](Self::read_bytewise_atomic)); `offset` then
+    /// counts from `src`, and some bytes may have been copied.
     ///
     /// # Examples
     ///
@@ -377,8 +388,7 @@ impl Page {
         // SAFETY: `dst` is a view of the page (valid, only accessed
         // atomically); `src` is valid, writable, only accessed atomically and
         // disjoint from it (caller).
-        unsafe { crate::copy(src, dst.as_ptr(), len, Ordering::Relaxed) };
-        Ok(())
+        unsafe { crate::try_copy(src, dst.as_ptr(), len, Ordering::Relaxed) }
     }
 
     /// Reads exactly `len` bytes from `reader` and stores them at `offset`,

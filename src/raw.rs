@@ -4,7 +4,30 @@
 
 use core::sync::atomic::{Ordering, fence};
 
+use crate::Error;
 use crate::imp;
+use crate::imp::extable::SUPPORTED;
+
+/// The fault a kernel reported, if faults are recovered in this build (the
+/// check compiles away where they are not; see `imp/extable.rs`).
+#[inline(always)]
+fn faulted(fault: usize) -> bool {
+    SUPPORTED && fault != 0
+}
+
+/// The panic of the infallible functions when their copy faulted: names the
+/// address and the likely causes.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn fault_panic(what: &str, fault: usize, shared: usize, len: usize) -> ! {
+    panic!(
+        "bytewise: {what} of {len} bytes at {shared:#x} faulted at address {fault:#x}: the memory \
+         is no longer accessible. Is the mapping shorter than the view (was the file \
+         truncated?), or was the page unmapped, protected or poisoned? The try_* functions and \
+         the Result-returning methods report this as Error::Fault."
+    )
+}
 
 /// Panics unless `order` is valid for a load (Relaxed, Acquire or SeqCst).
 #[inline]
@@ -118,8 +141,67 @@ pub unsafe fn load(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
     // SAFETY: the kernel contract (imp/mod.rs) is this function's `# Safety`
     // section: valid, non-overlapping regions, a shared `src` accessed only
     // atomically, a private `dst`.
-    unsafe { imp::load(src, dst, len) };
+    let fault = unsafe { imp::load(src, dst, len) };
+    if faulted(fault) {
+        fault_panic("load", fault, src.addr(), len);
+    }
     fence_after(order);
+}
+
+/// [`load`] that reports a fault as an error instead of dying by it:
+/// `SIGSEGV`/`SIGBUS` raised by the copy (a truncated file, a page that was
+/// unmapped, protected or poisoned) makes it return [`Error::Fault`] once
+/// the handler is installed (see [`crate::fault`]).
+///
+/// `offset` is that of a byte that could not be read, counted from `src`.
+/// After a fault the contents of `dst` are unspecified. Where
+/// [`crate::fault::is_supported`] is false this is `load` and returns `Ok`.
+///
+/// # Safety
+///
+/// As [`load`], except that `src..src+len` may contain bytes whose access
+/// faults (the memory must still be mapped by this process or have been:
+/// the handler recovers faults, not wild pointers into memory that some
+/// allocator may reuse).
+///
+/// # Errors
+///
+/// [`Error::Fault`] if the copy faulted.
+///
+/// # Panics
+///
+/// Panics if `order` is `Release` or `AcqRel`, before touching memory.
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::{AtomicBytes, Ordering};
+///
+/// let mut backing = [1u8, 2, 3, 4];
+/// let shared = AtomicBytes::from_mut(&mut backing);
+/// let mut local = [0u8; 4];
+/// // SAFETY: as for `load`.
+/// unsafe { bytewise::try_load(shared.as_ptr(), local.as_mut_ptr(), 4, Ordering::Acquire) }?;
+/// assert_eq!(local, [1, 2, 3, 4]);
+/// # Ok::<(), bytewise::Error>(())
+/// ```
+#[inline]
+#[track_caller]
+pub unsafe fn try_load(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    order: Ordering,
+) -> Result<(), Error> {
+    check_load_ordering(order);
+    debug_check(src, dst, len);
+    // SAFETY: as in `load`; a fault returns instead (kernel contract).
+    let fault = unsafe { imp::load(src, dst, len) };
+    if faulted(fault) {
+        return Err(Error::fault(fault, src.addr(), dst.addr(), len));
+    }
+    fence_after(order);
+    Ok(())
 }
 
 /// Copies `len` bytes from private memory at `src` to shared memory at `dst`,
@@ -161,7 +243,57 @@ pub unsafe fn load(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
 #[track_caller]
 pub unsafe fn store(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
     // SAFETY: this function's `# Safety` section is `store_with`'s.
-    unsafe { store_with(imp::store, src, dst, len, order) }
+    let fault = unsafe { store_with(imp::store, src, dst, len, order) };
+    if faulted(fault) {
+        fault_panic("store", fault, dst.addr(), len);
+    }
+}
+
+/// [`store`] that reports a fault as [`Error::Fault`] (see [`try_load`]).
+///
+/// `offset` is that of a byte that could not be written, counted from
+/// `dst`. After a fault some bytes of `dst` may have been written, each at
+/// most once.
+///
+/// # Safety
+///
+/// As [`store`], except that `dst..dst+len` may contain bytes whose access
+/// faults (see [`try_load`]).
+///
+/// # Errors
+///
+/// [`Error::Fault`] if the copy faulted.
+///
+/// # Panics
+///
+/// Panics if `order` is `Acquire` or `AcqRel`, before touching memory.
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::{AtomicBytes, Ordering};
+///
+/// let mut backing = [0u8; 3];
+/// let shared = AtomicBytes::from_mut(&mut backing);
+/// // SAFETY: as for `store`.
+/// unsafe { bytewise::try_store(b"hey".as_ptr(), shared.as_ptr(), 3, Ordering::Release) }?;
+/// assert_eq!(shared.to_vec(Ordering::Acquire), b"hey");
+/// # Ok::<(), bytewise::Error>(())
+/// ```
+#[inline]
+#[track_caller]
+pub unsafe fn try_store(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    order: Ordering,
+) -> Result<(), Error> {
+    // SAFETY: this function's `# Safety` section is `store_with`'s.
+    let fault = unsafe { store_with(imp::store, src, dst, len, order) };
+    if faulted(fault) {
+        return Err(Error::fault(fault, dst.addr(), src.addr(), len));
+    }
+    Ok(())
 }
 
 /// [`store`] for a `src` that is a value the caller has just built (a `T`
@@ -175,7 +307,10 @@ pub unsafe fn store(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
 #[track_caller]
 pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
     // SAFETY: the caller upholds `store`'s contract, which is `store_with`'s.
-    unsafe { store_with(imp::store_value, src, dst, len, order) }
+    let fault = unsafe { store_with(imp::store_value, src, dst, len, order) };
+    if faulted(fault) {
+        fault_panic("store", fault, dst.addr(), len);
+    }
 }
 
 /// The body of [`store`] and [`store_value`], with the kernel to use.
@@ -183,23 +318,23 @@ pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize, order
 /// # Safety
 ///
 /// As [`store`]; `kernel` has the kernel contract of `imp/mod.rs` for
-/// `store`.
+/// `store`. Returns the kernel's result (0 or the faulting address).
 #[inline(always)]
 #[track_caller]
 unsafe fn store_with(
-    kernel: unsafe fn(*const u8, *mut u8, usize),
+    kernel: unsafe fn(*const u8, *mut u8, usize) -> usize,
     src: *const u8,
     dst: *mut u8,
     len: usize,
     order: Ordering,
-) {
+) -> usize {
     check_store_ordering(order);
     debug_check(src, dst, len);
     fence_before(order);
     // SAFETY: the kernel contract (imp/mod.rs) is this function's `# Safety`
     // section: valid, non-overlapping regions, an initialized private `src`,
     // a shared `dst` accessed only atomically.
-    unsafe { kernel(src, dst, len) };
+    unsafe { kernel(src, dst, len) }
 }
 
 /// Copies `len` bytes between two shared regions, byte-wise atomic on both
@@ -238,8 +373,57 @@ pub unsafe fn copy(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
     fence_before(order);
     // SAFETY: the kernel contract (imp/mod.rs) is this function's `# Safety`
     // section: valid, non-overlapping regions, both accessed only atomically.
-    unsafe { imp::copy(src, dst, len) };
+    let fault = unsafe { imp::copy(src, dst, len) };
+    if faulted(fault) {
+        fault_panic("copy", fault, src.addr(), len);
+    }
     fence_after(order);
+}
+
+/// [`copy`] that reports a fault as [`Error::Fault`] (see [`try_load`]).
+///
+/// `offset` is that of a byte that could not be copied: the faulting
+/// address minus `src` or minus `dst`, whichever region it lies in. After a
+/// fault some bytes of `dst` may have been written, each at most once.
+///
+/// # Safety
+///
+/// As [`copy`], except that either region may contain bytes whose access
+/// faults (see [`try_load`]).
+///
+/// # Errors
+///
+/// [`Error::Fault`] if the copy faulted.
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::{AtomicBytes, Ordering};
+///
+/// let (mut a, mut b) = ([7u8; 8], [0u8; 8]);
+/// let (a, b) = (AtomicBytes::from_mut(&mut a), AtomicBytes::from_mut(&mut b));
+/// // SAFETY: as for `copy`.
+/// unsafe { bytewise::try_copy(a.as_ptr(), b.as_ptr(), 8, Ordering::SeqCst) }?;
+/// assert_eq!(b.to_vec(Ordering::Relaxed), [7; 8]);
+/// # Ok::<(), bytewise::Error>(())
+/// ```
+#[inline]
+#[track_caller]
+pub unsafe fn try_copy(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    order: Ordering,
+) -> Result<(), Error> {
+    debug_check(src, dst, len);
+    fence_before(order);
+    // SAFETY: as in `copy`; a fault returns instead (kernel contract).
+    let fault = unsafe { imp::copy(src, dst, len) };
+    if faulted(fault) {
+        return Err(Error::fault(fault, src.addr(), dst.addr(), len));
+    }
+    fence_after(order);
+    Ok(())
 }
 
 /// Sets `len` bytes of shared memory at `dst` to `byte`, each with a byte-wise
@@ -280,5 +464,52 @@ pub unsafe fn fill(dst: *mut u8, byte: u8, len: usize, order: Ordering) {
     fence_before(order);
     // SAFETY: the kernel contract (imp/mod.rs) is this function's `# Safety`
     // section: `dst` valid for `len` bytes and only accessed atomically.
-    unsafe { imp::fill(dst, byte, len) };
+    let fault = unsafe { imp::fill(dst, byte, len) };
+    if faulted(fault) {
+        fault_panic("fill", fault, dst.addr(), len);
+    }
+}
+
+/// [`fill`] that reports a fault as [`Error::Fault`] (see [`try_load`]).
+///
+/// `offset` is that of a byte that could not be written, counted from
+/// `dst`. After a fault some bytes may have been written, each at most once.
+///
+/// # Safety
+///
+/// As [`fill`], except that `dst..dst+len` may contain bytes whose access
+/// faults (see [`try_load`]).
+///
+/// # Errors
+///
+/// [`Error::Fault`] if the fill faulted.
+///
+/// # Panics
+///
+/// Panics if `order` is `Acquire` or `AcqRel`, before touching memory.
+///
+/// # Examples
+///
+/// ```
+/// use bytewise::{AtomicBytes, Ordering};
+///
+/// let mut backing = [1u8; 4];
+/// let shared = AtomicBytes::from_mut(&mut backing);
+/// // SAFETY: as for `fill`.
+/// unsafe { bytewise::try_fill(shared.as_ptr(), 0xAA, 4, Ordering::Release) }?;
+/// assert_eq!(shared.to_vec(Ordering::Acquire), [0xAA; 4]);
+/// # Ok::<(), bytewise::Error>(())
+/// ```
+#[inline]
+#[track_caller]
+pub unsafe fn try_fill(dst: *mut u8, byte: u8, len: usize, order: Ordering) -> Result<(), Error> {
+    check_store_ordering(order);
+    debug_assert!(!dst.is_null(), "bytewise: null pointer");
+    fence_before(order);
+    // SAFETY: as in `fill`; a fault returns instead (kernel contract).
+    let fault = unsafe { imp::fill(dst, byte, len) };
+    if faulted(fault) {
+        return Err(Error::fault(fault, dst.addr(), dst.addr(), len));
+    }
+    Ok(())
 }

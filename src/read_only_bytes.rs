@@ -31,6 +31,15 @@ use crate::{AtomicBytes, Error};
 /// otherwise writes, and none hands out `&AtomicBytes` or `&[AtomicU8]`,
 /// through which safe code could.
 ///
+/// # Faults
+///
+/// Memory that disappears under a read (a truncated file behind a read-only
+/// mapping, an unmapped or poisoned page) makes the `Result`-returning
+/// methods return [`Error::Fault`] with the offset from the start of the
+/// view, and the infallible ones panic, once the fault handler is installed
+/// (every [`ReadOnlySharedMemory`] constructor does it; see
+/// [`crate::fault`]).
+///
 /// [`ReadOnlySharedMemory`]: crate::ReadOnlySharedMemory
 ///
 /// # Examples
@@ -195,21 +204,25 @@ impl ReadOnlyBytes {
         /// # Errors
         ///
         /// [`Error::OutOfBounds`] if the range is not inside the view;
-        /// `dst` is untouched then.
+        /// `dst` is untouched then. [`Error::Fault`] if the memory faulted
+        /// (a truncated file, see [`crate::fault`]); `dst` is unspecified
+        /// then.
         fn read_at(&self, offset: usize, dst: &mut [u8]) -> Result<(), Error>;
         /// Reads a `T` from `offset` as one private copy (see
         /// [`AtomicBytes::read_obj`]).
         ///
         /// # Errors
         ///
-        /// [`Error::OutOfBounds`] if the `T` is not inside the view.
+        /// [`Error::OutOfBounds`] if the `T` is not inside the view;
+        /// [`Error::Fault`] if the memory faulted.
         fn read_obj<T: bytemuck::AnyBitPattern>(&self, offset: usize) -> Result<T, Error>;
         /// Reads a `T` from `offset` as one private copy (see
         /// [`AtomicBytes::read_obj_zerocopy`]).
         ///
         /// # Errors
         ///
-        /// [`Error::OutOfBounds`] if the `T` is not inside the view.
+        /// [`Error::OutOfBounds`] if the `T` is not inside the view;
+        /// [`Error::Fault`] if the memory faulted.
         #[cfg(feature = "zerocopy")]
         fn read_obj_zerocopy<T: zerocopy::FromBytes>(&self, offset: usize) -> Result<T, Error>;
     }

@@ -56,15 +56,30 @@ pub use self::read_only::ReadOnlySharedMemory;
 /// # Truncation and `SIGBUS`
 ///
 /// If the file behind a mapping is truncated (by any process) while it is
-/// mapped, accessing the pages past the new end raises `SIGBUS`, which kills
-/// the process. Truncation is outside this type's contract; it cannot be
-/// turned into an error here. Memory from [`create`](SharedMemory::create)
-/// on Linux, Android and FreeBSD is protected: it is sealed with
+/// mapped, accessing the pages past the new end raises `SIGBUS`; a disk or
+/// NFS error, a poisoned page or a peer's `mprotect` raise `SIGBUS` or
+/// `SIGSEGV` the same way. Every constructor installs this crate's fault
+/// handler ([`fault::install_handler`](crate::fault::install_handler)), so
+/// where [`fault::is_supported`](crate::fault::is_supported) (Linux x86_64
+/// and aarch64) such a fault no longer kills the process:
+///
+/// - the `Result`-returning methods (`read_at`, `write_at`, `read_obj`,
+///   `write_obj`, the [`io`](crate::io) cursors) return
+///   [`Error::Fault`](crate::Error::Fault) with the offset of a byte that
+///   could not be accessed, and work again once the file has grown back;
+/// - the infallible ones (`load`, `store`, `fill`, `to_vec`, ...) panic with
+///   a message naming the address;
+/// - plain loads of your own through pointers into the mapping, and the
+///   sequence counter of a [`SeqLock`](crate::SeqLock) placed in it, are not
+///   covered and still die by the signal.
+///
+/// Elsewhere a truncation kills the process as with any mapping. Memory from
+/// [`create`](SharedMemory::create) on Linux, Android and FreeBSD is
+/// protected either way: it is sealed with
 /// `F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL`, so a peer that receives the
 /// fd cannot change its size. A receiver can check that with
 /// [`is_size_sealed`](SharedMemory::is_size_sealed) and refuse memory that is
-/// not sealed. For files mapped with [`open`](SharedMemory::open), make sure
-/// nobody truncates them while they are mapped.
+/// not sealed.
 ///
 /// # Examples
 ///

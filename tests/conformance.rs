@@ -178,9 +178,10 @@ fn negative_control_short_copy_is_caught() {
     /// # Safety
     ///
     /// As `bytewise::load`.
-    unsafe fn short_load(src: *const u8, dst: *mut u8, len: usize) {
+    unsafe fn short_load(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // SAFETY: forwards to the real kernel with a shorter length.
-        unsafe { bytewise::load(src, dst, len.saturating_sub(1), bytewise::Ordering::Relaxed) }
+        unsafe { bytewise::load(src, dst, len.saturating_sub(1), bytewise::Ordering::Relaxed) };
+        0
     }
     let portable = __kernels::all().get("portable").unwrap();
     let broken = Kernel {
@@ -202,9 +203,10 @@ fn negative_control_overrun_is_caught() {
     /// # Safety
     ///
     /// As `bytewise::fill`, with one more writable byte after `dst + len`.
-    unsafe fn long_fill(dst: *mut u8, byte: u8, len: usize) {
+    unsafe fn long_fill(dst: *mut u8, byte: u8, len: usize) -> usize {
         // SAFETY: the test buffers have guard bytes after the destination.
-        unsafe { bytewise::fill(dst, byte, len + 1, bytewise::Ordering::Relaxed) }
+        unsafe { bytewise::fill(dst, byte, len + 1, bytewise::Ordering::Relaxed) };
+        0
     }
     let portable = __kernels::all().get("portable").unwrap();
     let broken = Kernel {

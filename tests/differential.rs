@@ -247,14 +247,15 @@ fn negative_control_wrong_kernel_is_caught() {
     /// # Safety
     ///
     /// As the kernel contract.
-    unsafe fn broken_load(src: *const u8, dst: *mut u8, len: usize) {
+    unsafe fn broken_load(src: *const u8, dst: *mut u8, len: usize) -> usize {
         let len = if len == 777 && src.addr() % 64 == 13 {
             len - 1
         } else {
             len
         };
         // SAFETY: forwarded, with a length no larger than the caller's.
-        unsafe { bytewise::load(src, dst, len, bytewise::Ordering::Relaxed) }
+        unsafe { bytewise::load(src, dst, len, bytewise::Ordering::Relaxed) };
+        0
     }
     let (portable, _) = asm_kernels();
     let broken = Kernel {
@@ -279,10 +280,11 @@ fn negative_control_overrun_is_caught() {
     /// # Safety
     ///
     /// As the kernel contract, with one writable byte after `dst + len`.
-    unsafe fn long_fill(dst: *mut u8, byte: u8, len: usize) {
+    unsafe fn long_fill(dst: *mut u8, byte: u8, len: usize) -> usize {
         let len = if len == 100 { len + 1 } else { len };
         // SAFETY: the test buffers have guard bytes after the destination.
-        unsafe { bytewise::fill(dst, byte, len, bytewise::Ordering::Relaxed) }
+        unsafe { bytewise::fill(dst, byte, len, bytewise::Ordering::Relaxed) };
+        0
     }
     let (portable, _) = asm_kernels();
     let broken = Kernel {
@@ -370,17 +372,17 @@ fn shared_bytes_are_written_once() {
             let store = |dst: *mut u8, len: usize| {
                 // SAFETY: `src` is private and initialized, `dst` is a
                 // 96-byte `AtomicU8` buffer accessed only atomically.
-                unsafe { (kernel.store)(src.as_ptr(), dst, len) }
+                unsafe { (kernel.store)(src.as_ptr(), dst, len) };
             };
             let copy = |dst: *mut u8, len: usize| {
                 // SAFETY: both are `AtomicU8` buffers of 96 bytes, only
                 // accessed atomically, and disjoint.
-                unsafe { (kernel.copy)(shared_src.as_ptr().cast::<u8>(), dst, len) }
+                unsafe { (kernel.copy)(shared_src.as_ptr().cast::<u8>(), dst, len) };
             };
             let fill = |dst: *mut u8, len: usize| {
                 // SAFETY: `dst` is a 96-byte `AtomicU8` buffer accessed only
                 // atomically.
-                unsafe { (kernel.fill)(dst, V, len) }
+                unsafe { (kernel.fill)(dst, V, len) };
             };
             for (name, op) in [
                 ("store", &store as &dyn Fn(*mut u8, usize)),

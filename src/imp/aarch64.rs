@@ -63,7 +63,8 @@ use super::alloc_free::KernelList;
 /// - the two regions do not overlap;
 /// - the kernel contract's rules on concurrent access hold (`imp/mod.rs`).
 #[inline(always)]
-unsafe fn move_scalar(src: *const u8, dst: *mut u8, len: usize) {
+unsafe fn move_scalar(src: *const u8, dst: *mut u8, len: usize) -> usize {
+    let fault: usize;
     // Bounds: the loop runs `len >> 4` times over 16 bytes, then bit k of
     // `len` (k = 3, 2, 1, 0) moves 2^k bytes, so exactly `len` bytes of each
     // region are accessed, ascending; post-index writeback only moves a
@@ -80,36 +81,39 @@ unsafe fn move_scalar(src: *const u8, dst: *mut u8, len: usize) {
             "lsr {n}, {len}, #4",
             "cbz {n}, 3f",
             "2:",
-            "ldp {a}, {b}, [{src}], #16",
+            ex!("ldp {a}, {b}, [{src}], #16"),
             "subs {n}, {n}, #1",
-            "stp {a}, {b}, [{dst}], #16",
+            ex!("stp {a}, {b}, [{dst}], #16"),
             "b.ne 2b",
             "3:",
             "tbz {len}, #3, 4f",
-            "ldr {a}, [{src}], #8",
-            "str {a}, [{dst}], #8",
+            ex!("ldr {a}, [{src}], #8"),
+            ex!("str {a}, [{dst}], #8"),
             "4:",
             "tbz {len}, #2, 5f",
-            "ldr {a:w}, [{src}], #4",
-            "str {a:w}, [{dst}], #4",
+            ex!("ldr {a:w}, [{src}], #4"),
+            ex!("str {a:w}, [{dst}], #4"),
             "5:",
             "tbz {len}, #1, 6f",
-            "ldrh {a:w}, [{src}], #2",
-            "strh {a:w}, [{dst}], #2",
+            ex!("ldrh {a:w}, [{src}], #2"),
+            ex!("strh {a:w}, [{dst}], #2"),
             "6:",
             "tbz {len}, #0, 7f",
-            "ldrb {a:w}, [{src}]",
-            "strb {a:w}, [{dst}]",
+            ex!("ldrb {a:w}, [{src}]"),
+            ex!("strb {a:w}, [{dst}]"),
             "7:",
+            fixup!(),
             src = inout(reg) src => _,
             dst = inout(reg) dst => _,
             len = in(reg) len,
             n = out(reg) _,
             a = out(reg) _,
             b = out(reg) _,
+            inout("x17") 0usize => fault,
             options(nostack),
         );
     }
+    fault
 }
 
 /// Stores `byte` to `len` bytes at `dst` with general-purpose registers only.
@@ -121,7 +125,8 @@ unsafe fn move_scalar(src: *const u8, dst: *mut u8, len: usize) {
 ///   required; Normal memory);
 /// - the kernel contract's rules on concurrent access hold (`imp/mod.rs`).
 #[inline(always)]
-unsafe fn fill_scalar(dst: *mut u8, byte: u8, len: usize) {
+unsafe fn fill_scalar(dst: *mut u8, byte: u8, len: usize) -> usize {
+    let fault: usize;
     // `byte` is passed zero-extended to 64 bits, so multiplying by
     // 0x0101_0101_0101_0101 replicates it into all eight bytes of `v`.
     // Options: `nostack` only (it writes memory, must run once, and `subs`
@@ -135,31 +140,34 @@ unsafe fn fill_scalar(dst: *mut u8, byte: u8, len: usize) {
             "lsr {n}, {len}, #4",
             "cbz {n}, 3f",
             "2:",
-            "stp {v}, {v}, [{dst}], #16",
+            ex!("stp {v}, {v}, [{dst}], #16"),
             "subs {n}, {n}, #1",
             "b.ne 2b",
             "3:",
             "tbz {len}, #3, 4f",
-            "str {v}, [{dst}], #8",
+            ex!("str {v}, [{dst}], #8"),
             "4:",
             "tbz {len}, #2, 5f",
-            "str {v:w}, [{dst}], #4",
+            ex!("str {v:w}, [{dst}], #4"),
             "5:",
             "tbz {len}, #1, 6f",
-            "strh {v:w}, [{dst}], #2",
+            ex!("strh {v:w}, [{dst}], #2"),
             "6:",
             "tbz {len}, #0, 7f",
-            "strb {v:w}, [{dst}]",
+            ex!("strb {v:w}, [{dst}]"),
             "7:",
+            fixup!(),
             dst = inout(reg) dst => _,
             byte = in(reg) u64::from(byte),
             ones = in(reg) 0x0101_0101_0101_0101_u64,
             len = in(reg) len,
             n = out(reg) _,
             v = out(reg) _,
+            inout("x17") 0usize => fault,
             options(nostack),
         );
     }
+    fault
 }
 
 /// Moves `len` bytes from `src` to `dst`: 64-byte blocks in `q` registers.
@@ -173,7 +181,8 @@ unsafe fn fill_scalar(dst: *mut u8, byte: u8, len: usize) {
 /// - the kernel contract's rules on concurrent access hold (`imp/mod.rs`).
 #[cfg(target_feature = "neon")]
 #[inline(always)]
-unsafe fn move_neon(src: *const u8, dst: *mut u8, len: usize) {
+unsafe fn move_neon(src: *const u8, dst: *mut u8, len: usize) -> usize {
+    let fault: usize;
     // Bounds: the loop runs `len >> 6` times over bytes [0, 64) of the
     // current pointers, advancing both by 64; then bit k of `len` (k = 5..0)
     // moves 2^k bytes with post-index writeback. `len == 0` touches nothing.
@@ -188,39 +197,40 @@ unsafe fn move_neon(src: *const u8, dst: *mut u8, len: usize) {
             "lsr {n}, {len}, #6",
             "cbz {n}, 3f",
             "2:",
-            "ldp q0, q1, [{src}]",
-            "ldp q2, q3, [{src}, #32]",
+            ex!("ldp q0, q1, [{src}]"),
+            ex!("ldp q2, q3, [{src}, #32]"),
             "add {src}, {src}, #64",
             "subs {n}, {n}, #1",
-            "stp q0, q1, [{dst}]",
-            "stp q2, q3, [{dst}, #32]",
+            ex!("stp q0, q1, [{dst}]"),
+            ex!("stp q2, q3, [{dst}, #32]"),
             "add {dst}, {dst}, #64",
             "b.ne 2b",
             "3:",
             "tbz {len}, #5, 4f",
-            "ldp q0, q1, [{src}], #32",
-            "stp q0, q1, [{dst}], #32",
+            ex!("ldp q0, q1, [{src}], #32"),
+            ex!("stp q0, q1, [{dst}], #32"),
             "4:",
             "tbz {len}, #4, 5f",
-            "ldr q0, [{src}], #16",
-            "str q0, [{dst}], #16",
+            ex!("ldr q0, [{src}], #16"),
+            ex!("str q0, [{dst}], #16"),
             "5:",
             "tbz {len}, #3, 6f",
-            "ldr {a}, [{src}], #8",
-            "str {a}, [{dst}], #8",
+            ex!("ldr {a}, [{src}], #8"),
+            ex!("str {a}, [{dst}], #8"),
             "6:",
             "tbz {len}, #2, 7f",
-            "ldr {a:w}, [{src}], #4",
-            "str {a:w}, [{dst}], #4",
+            ex!("ldr {a:w}, [{src}], #4"),
+            ex!("str {a:w}, [{dst}], #4"),
             "7:",
             "tbz {len}, #1, 8f",
-            "ldrh {a:w}, [{src}], #2",
-            "strh {a:w}, [{dst}], #2",
+            ex!("ldrh {a:w}, [{src}], #2"),
+            ex!("strh {a:w}, [{dst}], #2"),
             "8:",
             "tbz {len}, #0, 9f",
-            "ldrb {a:w}, [{src}]",
-            "strb {a:w}, [{dst}]",
+            ex!("ldrb {a:w}, [{src}]"),
+            ex!("strb {a:w}, [{dst}]"),
             "9:",
+            fixup!(),
             src = inout(reg) src => _,
             dst = inout(reg) dst => _,
             len = in(reg) len,
@@ -230,9 +240,11 @@ unsafe fn move_neon(src: *const u8, dst: *mut u8, len: usize) {
             out("v1") _,
             out("v2") _,
             out("v3") _,
+            inout("x17") 0usize => fault,
             options(nostack),
         );
     }
+    fault
 }
 
 /// Stores `byte` to `len` bytes at `dst`: 64-byte blocks of `q` registers.
@@ -245,7 +257,8 @@ unsafe fn move_neon(src: *const u8, dst: *mut u8, len: usize) {
 /// - the kernel contract's rules on concurrent access hold (`imp/mod.rs`).
 #[cfg(target_feature = "neon")]
 #[inline(always)]
-unsafe fn fill_neon(dst: *mut u8, byte: u8, len: usize) {
+unsafe fn fill_neon(dst: *mut u8, byte: u8, len: usize) -> usize {
+    let fault: usize;
     // `dup v0.16b, w` reads only bits 7..0 of the register, so the
     // unspecified upper bits of the `u8` operand do not matter; `fmov x, d0`
     // copies eight replicated bytes to the general-purpose tail register.
@@ -261,39 +274,42 @@ unsafe fn fill_neon(dst: *mut u8, byte: u8, len: usize) {
             "lsr {n}, {len}, #6",
             "cbz {n}, 3f",
             "2:",
-            "stp q0, q0, [{dst}]",
-            "stp q0, q0, [{dst}, #32]",
+            ex!("stp q0, q0, [{dst}]"),
+            ex!("stp q0, q0, [{dst}, #32]"),
             "add {dst}, {dst}, #64",
             "subs {n}, {n}, #1",
             "b.ne 2b",
             "3:",
             "tbz {len}, #5, 4f",
-            "stp q0, q0, [{dst}], #32",
+            ex!("stp q0, q0, [{dst}], #32"),
             "4:",
             "tbz {len}, #4, 5f",
-            "str q0, [{dst}], #16",
+            ex!("str q0, [{dst}], #16"),
             "5:",
             "tbz {len}, #3, 6f",
-            "str {v}, [{dst}], #8",
+            ex!("str {v}, [{dst}], #8"),
             "6:",
             "tbz {len}, #2, 7f",
-            "str {v:w}, [{dst}], #4",
+            ex!("str {v:w}, [{dst}], #4"),
             "7:",
             "tbz {len}, #1, 8f",
-            "strh {v:w}, [{dst}], #2",
+            ex!("strh {v:w}, [{dst}], #2"),
             "8:",
             "tbz {len}, #0, 9f",
-            "strb {v:w}, [{dst}]",
+            ex!("strb {v:w}, [{dst}]"),
             "9:",
+            fixup!(),
             dst = inout(reg) dst => _,
             byte = in(reg) byte,
             len = in(reg) len,
             n = out(reg) _,
             v = out(reg) _,
             out("v0") _,
+            inout("x17") 0usize => fault,
             options(nostack),
         );
     }
+    fault
 }
 
 /// The `scalar` kernels (general-purpose registers only).
@@ -303,7 +319,7 @@ mod scalar {
     /// # Safety
     ///
     /// See the kernel contract in `imp/mod.rs`.
-    pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+    pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // SAFETY: the kernel contract is `move_scalar`'s safety section.
         unsafe { super::move_scalar(src, dst, len) }
     }
@@ -313,7 +329,7 @@ mod scalar {
     /// # Safety
     ///
     /// See the kernel contract in `imp/mod.rs`.
-    pub(super) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+    pub(super) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // SAFETY: the kernel contract is `move_scalar`'s safety section.
         unsafe { super::move_scalar(src, dst, len) }
     }
@@ -323,7 +339,7 @@ mod scalar {
     /// # Safety
     ///
     /// See the kernel contract in `imp/mod.rs`.
-    pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+    pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // SAFETY: the kernel contract is `move_scalar`'s safety section.
         unsafe { super::move_scalar(src, dst, len) }
     }
@@ -333,7 +349,7 @@ mod scalar {
     /// # Safety
     ///
     /// See the kernel contract in `imp/mod.rs`.
-    pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+    pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
         // SAFETY: the kernel contract is `fill_scalar`'s safety section.
         unsafe { super::fill_scalar(dst, byte, len) }
     }
@@ -347,7 +363,7 @@ mod neon {
     /// # Safety
     ///
     /// See the kernel contract in `imp/mod.rs`.
-    pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+    pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // SAFETY: the kernel contract is `move_neon`'s safety section.
         unsafe { super::move_neon(src, dst, len) }
     }
@@ -357,7 +373,7 @@ mod neon {
     /// # Safety
     ///
     /// See the kernel contract in `imp/mod.rs`.
-    pub(super) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+    pub(super) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // SAFETY: the kernel contract is `move_neon`'s safety section.
         unsafe { super::move_neon(src, dst, len) }
     }
@@ -367,7 +383,7 @@ mod neon {
     /// # Safety
     ///
     /// See the kernel contract in `imp/mod.rs`.
-    pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+    pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
         // SAFETY: the kernel contract is `move_neon`'s safety section.
         unsafe { super::move_neon(src, dst, len) }
     }
@@ -377,7 +393,7 @@ mod neon {
     /// # Safety
     ///
     /// See the kernel contract in `imp/mod.rs`.
-    pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+    pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
         // SAFETY: the kernel contract is `fill_neon`'s safety section.
         unsafe { super::fill_neon(dst, byte, len) }
     }
@@ -394,7 +410,7 @@ use self::scalar as best;
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
     // SAFETY: forwarded from the caller (the same kernel contract).
     unsafe { best::load(src, dst, len) }
 }
@@ -405,7 +421,7 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
     // SAFETY: forwarded from the caller (the same kernel contract).
     unsafe { best::store(src, dst, len) }
 }
@@ -416,7 +432,7 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
     // SAFETY: forwarded from the caller (the same kernel contract).
     unsafe { best::copy(src, dst, len) }
 }
@@ -427,7 +443,7 @@ pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
     // SAFETY: forwarded from the caller (the same kernel contract).
     unsafe { best::fill(dst, byte, len) }
 }

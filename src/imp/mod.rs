@@ -33,6 +33,13 @@
 //! it in narrower pieces so that the loads are served from the store buffer;
 //! `value_store_covers(len)` says whether it does for that length.
 //!
+//! Every kernel returns 0, or the address that faulted: an asm kernel whose
+//! memory access raises SIGSEGV/SIGBUS while the fault handler is installed
+//! stops there and returns `si_addr` (see `extable.rs`; always 0 where
+//! `extable::SUPPORTED` is false). After a fault, a `load` destination is
+//! unspecified and some shared bytes of a `store`/`copy`/`fill` may have
+//! been written, each at most once.
+//!
 //! Each byte of the shared side is accessed as if by one relaxed `AtomicU8`
 //! operation. Stores (`store`, `copy`, `fill`) write each shared byte exactly
 //! once. Loads may read some shared bytes twice within one copy (two
@@ -42,6 +49,8 @@
 //! kernels (`raw.rs` places them); a kernel may fence internally, which only
 //! strengthens ordering (the x86_64 non-temporal and `rep movsb` paths do).
 
+#[macro_use]
+pub(crate) mod extable;
 pub(crate) mod portable;
 
 #[cfg(all(
@@ -91,7 +100,8 @@ pub(crate) use self::portable as selected;
 
 pub(crate) use self::selected::{copy, fill, load, store, store_value, value_store_covers};
 
-/// One implementation of the four kernels, as function pointers.
+/// One implementation of the four kernels, as function pointers. Each
+/// returns 0, or the address that faulted (see the kernel contract).
 ///
 /// Used by the test-only hook [`crate::__kernels`] so that one conformance
 /// suite can run against every implementation the CPU supports.
@@ -100,13 +110,13 @@ pub struct Kernel {
     /// A short, stable name such as `"portable"` or `"avx2"`.
     pub name: &'static str,
     /// Byte-wise atomic reads of `src`, plain writes of `dst`.
-    pub load: unsafe fn(*const u8, *mut u8, usize),
+    pub load: unsafe fn(*const u8, *mut u8, usize) -> usize,
     /// Plain reads of `src`, byte-wise atomic writes of `dst`.
-    pub store: unsafe fn(*const u8, *mut u8, usize),
+    pub store: unsafe fn(*const u8, *mut u8, usize) -> usize,
     /// Byte-wise atomic on both sides.
-    pub copy: unsafe fn(*const u8, *mut u8, usize),
+    pub copy: unsafe fn(*const u8, *mut u8, usize) -> usize,
     /// Byte-wise atomic writes of `dst`.
-    pub fill: unsafe fn(*mut u8, u8, usize),
+    pub fill: unsafe fn(*mut u8, u8, usize) -> usize,
 }
 
 impl core::fmt::Debug for Kernel {

@@ -26,6 +26,10 @@ use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
 use super::Kernel;
 
+// Every kernel here returns 0: a fault in this kernel is not recovered (it
+// is the path under Miri and sanitizers, and plain Rust atomics have no
+// exception-table entries), see `extable.rs`.
+
 /// The portable kernels as a [`Kernel`] table.
 pub(crate) const KERNEL: Kernel = Kernel {
     name: "portable",
@@ -58,7 +62,7 @@ const CHUNK: usize = 8;
 /// # Safety
 ///
 /// See the kernel contract in `imp/mod.rs`.
-pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
     let mut i = 0;
     while i + CHUNK <= len {
         let mut buf = [0u8; CHUNK];
@@ -84,6 +88,7 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
         unsafe { dst.wrapping_add(i).write(b) };
         i += 1;
     }
+    0
 }
 
 /// Plain reads of `src`, byte-wise atomic writes of `dst`.
@@ -92,7 +97,7 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`; every byte of `src` must be
 /// initialized.
-pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
     let mut i = 0;
     while i + CHUNK <= len {
         // SAFETY: `i + CHUNK <= len`; `src` is private, valid for `len` bytes
@@ -112,6 +117,7 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
         unsafe { shared(dst.wrapping_add(i)) }.store(b, Relaxed);
         i += 1;
     }
+    0
 }
 
 /// Byte-wise atomic reads of `src` and writes of `dst`.
@@ -119,13 +125,14 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
 /// # Safety
 ///
 /// See the kernel contract in `imp/mod.rs`.
-pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
     for i in 0..len {
         // SAFETY: `i < len`: in bounds of the shared source.
         let b = unsafe { shared(src.wrapping_add(i)) }.load(Relaxed);
         // SAFETY: `i < len`: in bounds of the shared destination.
         unsafe { shared(dst.wrapping_add(i)) }.store(b, Relaxed);
     }
+    0
 }
 
 /// Byte-wise atomic writes of `byte` to `dst`.
@@ -133,11 +140,12 @@ pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
 /// # Safety
 ///
 /// See the kernel contract in `imp/mod.rs`.
-pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
     for i in 0..len {
         // SAFETY: `i < len`: in bounds of the shared destination.
         unsafe { shared(dst.wrapping_add(i)) }.store(byte, Relaxed);
     }
+    0
 }
 
 /// `store` for a value just built by the caller: no separate path here (see

@@ -432,6 +432,9 @@ impl Mapping {
         access: Access,
         populate: bool,
     ) -> io::Result<Mapping> {
+        // Every mapping constructor comes through here: a later truncation
+        // of the object is then `Error::Fault`, not a signal.
+        crate::fault::install_handler()?;
         let raw = fd.as_raw_fd();
         // A page size is a power of two far below `u64::MAX`.
         let head = (offset % rustix::param::page_size() as u64) as usize;

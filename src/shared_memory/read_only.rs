@@ -22,7 +22,12 @@ use crate::ReadOnlyBytes;
 /// rather than crashing with `SIGSEGV` at run time. Other processes may
 /// write the object at any time; every read is a byte-wise atomic copy, as
 /// for [`SharedMemory`](crate::SharedMemory), and what it says about
-/// truncation and `SIGBUS` applies here too.
+/// [truncation and `SIGBUS`](crate::SharedMemory#truncation-and-sigbus)
+/// applies here too: every constructor installs the fault handler, so
+/// where [`fault::is_supported`](crate::fault::is_supported) a read of a
+/// truncated read-only mapping returns
+/// [`Error::Fault`](crate::Error::Fault) (`read_at`, `read_obj`, the
+/// reader) or panics (`load`, `to_vec`) instead of killing the process.
 ///
 /// Make one with [`open`](ReadOnlySharedMemory::open),
 /// [`from_fd`](ReadOnlySharedMemory::from_fd), or for a window of the
@@ -167,7 +172,9 @@ impl ReadOnlySharedMemory {
         // borrowed; `ptr` comes from `mmap`, not from a reference; this
         // process reaches the bytes only through `ReadOnlyBytes`,
         // whose accesses are atomic loads. Other processes may write them
-        // in any way; truncation is outside the contract (type docs).
+        // in any way. A truncation makes the pages past the new end fault;
+        // the kernels' faults are recovered and reported (type docs), and
+        // nothing here touches the bytes other than through them.
         unsafe { ReadOnlyBytes::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 

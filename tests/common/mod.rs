@@ -150,7 +150,7 @@ pub fn run(
         Op::Copy => unsafe { (kernel.copy)(sp, dp, len) },
         // SAFETY: as above.
         Op::Fill => unsafe { (kernel.fill)(dp, fill_byte, len) },
-    }
+    };
 }
 
 /// The byte `Op::Fill` writes for a given length.

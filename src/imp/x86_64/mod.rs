@@ -5,6 +5,10 @@
 //!   same with non-temporal stores, and `rep movsb`/`rep stosb`.
 //! - `detect`: `cpuid`/`xgetbv`, run once and cached in an `AtomicU8`.
 //!
+//! Every kernel returns 0, or the address that faulted: each memory
+//! instruction has an exception-table entry (`imp/extable.rs`), and the
+//! dispatchers only pass on what the routine they tail-call returns.
+//!
 //! The soundness argument (why each instruction is single-copy atomic per
 //! byte, why the overlapping moves of `load` are fine and why the shared
 //! side is never written twice) is in `src/imp/README.md`.
@@ -125,7 +129,7 @@ fn aliases(dist: usize) -> bool {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len >= 64`, and the CPU supports AVX-512F/BW (hence AVX2).
 #[inline(always)]
-unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) {
+unsafe fn copy_avx512_machine(src: *const u8, dst: *mut u8, len: usize) -> usize {
     let dist = dst.addr().wrapping_sub(src.addr());
     if len >= BWD_MIN && aliases(dist) {
         // SAFETY: the caller's contract.
@@ -180,7 +184,7 @@ unsafe fn copy_large<const M: u8, const SHARED_DST: bool>(
     src: *const u8,
     dst: *mut u8,
     len: usize,
-) {
+) -> usize {
     let f = cached() & M;
     // SAFETY (every arm): the caller's contract and `len > 64`; each arm
     // only runs instructions whose feature bit `detect` reported (SSE2 and
@@ -232,7 +236,7 @@ unsafe fn copy_large_cold<const M: u8, const SHARED_DST: bool>(
     src: *const u8,
     dst: *mut u8,
     len: usize,
-) {
+) -> usize {
     features();
     // SAFETY: the caller's contract; the cache is now set, so this does not
     // come back here.
@@ -247,7 +251,7 @@ unsafe fn copy_large_cold<const M: u8, const SHARED_DST: bool>(
 /// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`;
 /// - `len > SMALL_MAX`.
 #[inline(never)]
-unsafe fn fill_large<const M: u8>(dst: *mut u8, byte: u8, len: usize) {
+unsafe fn fill_large<const M: u8>(dst: *mut u8, byte: u8, len: usize) -> usize {
     let f = cached() & M;
     // SAFETY (every arm): as in `copy_large`.
     if f == 0 {
@@ -283,7 +287,7 @@ unsafe fn fill_large<const M: u8>(dst: *mut u8, byte: u8, len: usize) {
 /// As [`fill_large`].
 #[cold]
 #[inline(never)]
-unsafe fn fill_large_cold<const M: u8>(dst: *mut u8, byte: u8, len: usize) {
+unsafe fn fill_large_cold<const M: u8>(dst: *mut u8, byte: u8, len: usize) -> usize {
     features();
     // SAFETY: the caller's contract; the cache is now set.
     unsafe { fill_large::<M>(dst, byte, len) }
@@ -295,7 +299,7 @@ unsafe fn fill_large_cold<const M: u8>(dst: *mut u8, byte: u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
     // SAFETY: the caller's contract.
     unsafe { load_masked::<ALL>(src, dst, len) }
 }
@@ -306,12 +310,15 @@ pub(crate) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline(always)]
-unsafe fn load_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
-    let f = cached() & M;
+unsafe fn load_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) -> usize {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
-        unsafe { small::load(src, dst, len) }
-    } else if len <= MID_MAX && f & AVX512 != 0 {
+        return unsafe { small::load(src, dst, len) };
+    }
+    // Read the feature cache only above the small paths: a copy of up to
+    // 64 bytes then pays no load of it.
+    let f = cached() & M;
+    if len <= MID_MAX && f & AVX512 != 0 {
         // The common cases are handled inline or called directly, to save
         // a level of calls.
         // SAFETY: the caller's contract (`dst` is private), `65 <= len
@@ -345,7 +352,7 @@ unsafe fn load_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
     // SAFETY: the caller's contract.
     unsafe { store_masked::<ALL>(src, dst, len) }
 }
@@ -356,12 +363,15 @@ pub(crate) unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline(always)]
-unsafe fn store_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
-    let f = cached() & M;
+unsafe fn store_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) -> usize {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
-        unsafe { small::copy(src, dst, len) }
-    } else if len <= MID_MAX && f & AVX512 != 0 {
+        return unsafe { small::copy(src, dst, len) };
+    }
+    // Read the feature cache only above the small paths: a copy of up to
+    // 64 bytes then pays no load of it.
+    let f = cached() & M;
+    if len <= MID_MAX && f & AVX512 != 0 {
         // Inline, like `load`'s 65-256 bytes.
         // SAFETY: the caller's contract, `65 <= len <= 256`, AVX-512
         // detected.
@@ -397,7 +407,7 @@ unsafe fn store_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) -> usize {
     if value_store_covers(len) {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::store_value(src, dst, len) }
@@ -425,7 +435,7 @@ pub(crate) const fn value_store_covers(len: usize) -> bool {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
     // SAFETY: the caller's contract, which includes `store`'s.
     unsafe { store(src, dst, len) }
 }
@@ -436,7 +446,7 @@ pub(crate) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline]
-pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
     // SAFETY: the caller's contract.
     unsafe { fill_masked::<ALL>(dst, byte, len) }
 }
@@ -447,7 +457,7 @@ pub(crate) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
 ///
 /// See the kernel contract in `imp/mod.rs`.
 #[inline(always)]
-unsafe fn fill_masked<const M: u8>(dst: *mut u8, byte: u8, len: usize) {
+unsafe fn fill_masked<const M: u8>(dst: *mut u8, byte: u8, len: usize) -> usize {
     if len <= SMALL_MAX {
         // SAFETY: the caller's contract, and `len <= 64`.
         unsafe { small::fill(dst, byte, len) }
@@ -472,7 +482,7 @@ macro_rules! fixed_kernel {
             /// See the kernel contract in `imp/mod.rs`; the CPU supports the
             /// routine (`supported_kernels` only lists it then).
             #[inline(never)]
-            unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+            unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
                 if len <= SMALL_MAX {
                     // SAFETY: the caller's contract, and `len <= 64`.
                     unsafe { small::load(src, dst, len) }
@@ -485,7 +495,7 @@ macro_rules! fixed_kernel {
             ///
             /// As `load`.
             #[inline(never)]
-            unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+            unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
                 if len <= SMALL_MAX {
                     // SAFETY: the caller's contract, and `len <= 64`.
                     unsafe { small::copy(src, dst, len) }
@@ -498,7 +508,7 @@ macro_rules! fixed_kernel {
             ///
             /// As `load`.
             #[inline(never)]
-            unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+            unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
                 if len <= SMALL_MAX {
                     // SAFETY: the caller's contract, and `len <= 64`.
                     unsafe { small::fill(dst, byte, len) }
@@ -593,7 +603,7 @@ macro_rules! masked_dispatch {
             ///
             /// See the kernel contract in `imp/mod.rs`.
             #[inline(never)]
-            unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+            unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
                 // SAFETY: the caller's contract.
                 unsafe { load_masked::<{ $mask }>(src, dst, len) }
             }
@@ -601,7 +611,7 @@ macro_rules! masked_dispatch {
             ///
             /// See the kernel contract in `imp/mod.rs`.
             #[inline(never)]
-            unsafe fn store(src: *const u8, dst: *mut u8, len: usize) {
+            unsafe fn store(src: *const u8, dst: *mut u8, len: usize) -> usize {
                 // SAFETY: the caller's contract.
                 unsafe { store_masked::<{ $mask }>(src, dst, len) }
             }
@@ -609,7 +619,7 @@ macro_rules! masked_dispatch {
             ///
             /// See the kernel contract in `imp/mod.rs`.
             #[inline(never)]
-            unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+            unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
                 // SAFETY: the caller's contract.
                 unsafe { fill_masked::<{ $mask }>(dst, byte, len) }
             }

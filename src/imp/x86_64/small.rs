@@ -17,6 +17,11 @@
 //!   pieces that never overlap.
 //! - `fill` does the same with a broadcast byte.
 //!
+//! Every memory instruction is marked with `ex!` and every block ends its
+//! memory accesses at `fixup!()`, with the fault register (`r11`) as an
+//! `inout` that the caller's running `fault` value threads through: each
+//! function returns 0 or the last faulting address (`imp/extable.rs`).
+//!
 //! Every `asm!` here uses `options(nostack, preserves_flags)`: plain `mov`
 //! and `movdqu` touch no stack and no flags. No block is `pure`, `nomem` or
 //! `readonly`: each reads memory that others may change and writes memory.
@@ -68,18 +73,20 @@ macro_rules! broadcast_q {
 /// Copies `N` bytes at offsets `a` and `b` (`a <= b`, both pieces in bounds)
 /// with general-purpose moves: two loads, then two stores in the same order.
 macro_rules! pair_gpr {
-    ($src:expr, $dst:expr, $a:expr, $b:expr, $ptr:literal, $m:literal) => {
+    ($src:expr, $dst:expr, $a:expr, $b:expr, $ptr:literal, $m:literal, $f:ident) => {
         asm!(
-            concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {a}]"),
-            concat!("mov {y", $m, "}, ", $ptr, " ptr [{s} + {b}]"),
-            concat!("mov ", $ptr, " ptr [{d} + {a}], {x", $m, "}"),
-            concat!("mov ", $ptr, " ptr [{d} + {b}], {y", $m, "}"),
+            ex!(concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {a}]")),
+            ex!(concat!("mov {y", $m, "}, ", $ptr, " ptr [{s} + {b}]")),
+            ex!(concat!("mov ", $ptr, " ptr [{d} + {a}], {x", $m, "}")),
+            ex!(concat!("mov ", $ptr, " ptr [{d} + {b}], {y", $m, "}")),
+            fixup!(),
             s = in(reg) $src,
             d = in(reg) $dst,
             a = in(reg) $a,
             b = in(reg) $b,
             x = out(reg) _,
             y = out(reg) _,
+            inout("r11") $f,
             options(nostack, preserves_flags),
         )
     };
@@ -87,14 +94,16 @@ macro_rules! pair_gpr {
 
 /// Copies one piece of `N` bytes at offset `o` with one load and one store.
 macro_rules! piece_gpr {
-    ($src:expr, $dst:expr, $o:expr, $ptr:literal, $m:literal) => {
+    ($src:expr, $dst:expr, $o:expr, $ptr:literal, $m:literal, $f:ident) => {
         asm!(
-            concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {o}]"),
-            concat!("mov ", $ptr, " ptr [{d} + {o}], {x", $m, "}"),
+            ex!(concat!("mov {x", $m, "}, ", $ptr, " ptr [{s} + {o}]")),
+            ex!(concat!("mov ", $ptr, " ptr [{d} + {o}], {x", $m, "}")),
+            fixup!(),
             s = in(reg) $src,
             d = in(reg) $dst,
             o = in(reg) $o,
             x = out(reg) _,
+            inout("r11") $f,
             options(nostack, preserves_flags),
         )
     };
@@ -102,14 +111,16 @@ macro_rules! piece_gpr {
 
 /// Copies the 16-byte piece at offset `o` with one xmm load and one store.
 macro_rules! piece_xmm {
-    ($src:expr, $dst:expr, $o:expr) => {
+    ($src:expr, $dst:expr, $o:expr, $f:ident) => {
         asm!(
-            concat!(movdqu!(), " {v0}, xmmword ptr [{s} + {o}]"),
-            concat!(movdqu!(), " xmmword ptr [{d} + {o}], {v0}"),
+            ex!(concat!(movdqu!(), " {v0}, xmmword ptr [{s} + {o}]")),
+            ex!(concat!(movdqu!(), " xmmword ptr [{d} + {o}], {v0}")),
+            fixup!(),
             s = in(reg) $src,
             d = in(reg) $dst,
             o = in(reg) $o,
             v0 = out(xmm_reg) _,
+            inout("r11") $f,
             options(nostack, preserves_flags),
         )
     };
@@ -123,8 +134,9 @@ macro_rules! piece_xmm {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len <= 64`.
 #[inline(always)]
-pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!(len <= 64);
+    let mut fault = 0;
     if len >= 16 {
         if len > 32 {
             // All four loads come before the stores, in address order, and
@@ -134,14 +146,15 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
             // (caller); they overlap only each other.
             unsafe {
                 asm!(
-                    concat!(movdqu!(), " {v0}, xmmword ptr [{s}]"),
-                    concat!(movdqu!(), " {v1}, xmmword ptr [{s} + 16]"),
-                    concat!(movdqu!(), " {v2}, xmmword ptr [{s} + {n} - 32]"),
-                    concat!(movdqu!(), " {v3}, xmmword ptr [{s} + {n} - 16]"),
-                    concat!(movdqu!(), " xmmword ptr [{d}], {v0}"),
-                    concat!(movdqu!(), " xmmword ptr [{d} + 16], {v1}"),
-                    concat!(movdqu!(), " xmmword ptr [{d} + {n} - 32], {v2}"),
-                    concat!(movdqu!(), " xmmword ptr [{d} + {n} - 16], {v3}"),
+                    ex!(concat!(movdqu!(), " {v0}, xmmword ptr [{s}]")),
+                    ex!(concat!(movdqu!(), " {v1}, xmmword ptr [{s} + 16]")),
+                    ex!(concat!(movdqu!(), " {v2}, xmmword ptr [{s} + {n} - 32]")),
+                    ex!(concat!(movdqu!(), " {v3}, xmmword ptr [{s} + {n} - 16]")),
+                    ex!(concat!(movdqu!(), " xmmword ptr [{d}], {v0}")),
+                    ex!(concat!(movdqu!(), " xmmword ptr [{d} + 16], {v1}")),
+                    ex!(concat!(movdqu!(), " xmmword ptr [{d} + {n} - 32], {v2}")),
+                    ex!(concat!(movdqu!(), " xmmword ptr [{d} + {n} - 16], {v3}")),
+                    fixup!(),
                     s = in(reg) src,
                     d = in(reg) dst,
                     n = in(reg) len,
@@ -149,6 +162,7 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
                     v1 = out(xmm_reg) _,
                     v2 = out(xmm_reg) _,
                     v3 = out(xmm_reg) _,
+                    inout("r11") fault,
                     options(nostack, preserves_flags),
                 );
             }
@@ -156,21 +170,23 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
             // Exactly 16 (`read_obj::<u128>`): one move, not two moves of
             // the same bytes.
             // SAFETY: len == 16: the piece at 0 is in bounds of both regions.
-            unsafe { piece_xmm!(src, dst, 0usize) }
+            unsafe { piece_xmm!(src, dst, 0usize, fault) }
         } else {
             // SAFETY: 16 < len <= 32: the pieces at 0 and len-16 are in
             // bounds of both regions; loads then stores, in the same order.
             unsafe {
                 asm!(
-                    concat!(movdqu!(), " {v0}, xmmword ptr [{s}]"),
-                    concat!(movdqu!(), " {v1}, xmmword ptr [{s} + {n} - 16]"),
-                    concat!(movdqu!(), " xmmword ptr [{d}], {v0}"),
-                    concat!(movdqu!(), " xmmword ptr [{d} + {n} - 16], {v1}"),
+                    ex!(concat!(movdqu!(), " {v0}, xmmword ptr [{s}]")),
+                    ex!(concat!(movdqu!(), " {v1}, xmmword ptr [{s} + {n} - 16]")),
+                    ex!(concat!(movdqu!(), " xmmword ptr [{d}], {v0}")),
+                    ex!(concat!(movdqu!(), " xmmword ptr [{d} + {n} - 16], {v1}")),
+                    fixup!(),
                     s = in(reg) src,
                     d = in(reg) dst,
                     n = in(reg) len,
                     v0 = out(xmm_reg) _,
                     v1 = out(xmm_reg) _,
+                    inout("r11") fault,
                     options(nostack, preserves_flags),
                 );
             }
@@ -178,29 +194,30 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
     } else if len == 8 {
         // Exact powers of two (`read_obj::<u16/u32/u64>`) take one move.
         // SAFETY: len == 8: the piece at 0 is in bounds of both regions.
-        unsafe { piece_gpr!(src, dst, 0usize, "qword", "") }
+        unsafe { piece_gpr!(src, dst, 0usize, "qword", "", fault) }
     } else if len > 8 {
         // SAFETY: 8 < len < 16: the 8-byte pieces at 0 and len-8 are in
         // bounds of both regions; loads then stores, in the same order.
-        unsafe { pair_gpr!(src, dst, 0usize, len - 8, "qword", "") }
+        unsafe { pair_gpr!(src, dst, 0usize, len - 8, "qword", "", fault) }
     } else if len == 4 {
         // SAFETY: len == 4: the piece at 0 is in bounds of both regions.
-        unsafe { piece_gpr!(src, dst, 0usize, "dword", ":e") }
+        unsafe { piece_gpr!(src, dst, 0usize, "dword", ":e", fault) }
     } else if len > 4 {
         // SAFETY: 4 < len < 8: the 4-byte pieces at 0 and len-4 are in
         // bounds; loads then stores, in the same order.
-        unsafe { pair_gpr!(src, dst, 0usize, len - 4, "dword", ":e") }
+        unsafe { pair_gpr!(src, dst, 0usize, len - 4, "dword", ":e", fault) }
     } else if len == 2 {
         // SAFETY: len == 2: the piece at 0 is in bounds of both regions.
-        unsafe { piece_gpr!(src, dst, 0usize, "word", ":x") }
+        unsafe { piece_gpr!(src, dst, 0usize, "word", ":x", fault) }
     } else if len == 3 {
         // SAFETY: len == 3: the 2-byte pieces at 0 and 1 are in bounds;
         // loads then stores, in the same order.
-        unsafe { pair_gpr!(src, dst, 0usize, 1usize, "word", ":x") }
+        unsafe { pair_gpr!(src, dst, 0usize, 1usize, "word", ":x", fault) }
     } else if len == 1 {
         // SAFETY: len == 1: one byte of each region, in bounds.
-        unsafe { one(src, dst, 0) }
+        fault = unsafe { one(src, dst, 0, fault) };
     }
+    fault
 }
 
 /// Copies one byte at offset `o`.
@@ -211,20 +228,23 @@ pub(super) unsafe fn load(src: *const u8, dst: *mut u8, len: usize) {
 /// - `src + o` is valid for a one-byte read and `dst + o` for a one-byte
 ///   write, under the kernel contract in `imp/mod.rs`.
 #[inline(always)]
-unsafe fn one(src: *const u8, dst: *mut u8, o: usize) {
+unsafe fn one(src: *const u8, dst: *mut u8, o: usize, mut fault: usize) -> usize {
     // SAFETY: one byte in bounds of each region (caller); a byte access is
     // always single-copy atomic.
     unsafe {
         asm!(
-            "movzx {x:e}, byte ptr [{s} + {o}]",
-            "mov byte ptr [{d} + {o}], {x:l}",
+            ex!("movzx {x:e}, byte ptr [{s} + {o}]"),
+            ex!("mov byte ptr [{d} + {o}], {x:l}"),
+            fixup!(),
             s = in(reg) src,
             d = in(reg) dst,
             o = in(reg) o,
             x = out(reg) _,
+            inout("r11") fault,
             options(nostack, preserves_flags),
         );
     }
+    fault
 }
 
 /// `store_value` for `len <= 64`: like [`copy`], but with pieces of at most
@@ -248,17 +268,18 @@ unsafe fn one(src: *const u8, dst: *mut u8, o: usize) {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len <= 64`.
 #[inline(always)]
-pub(super) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!(len <= 64);
+    let mut fault = 0;
     let mut o = 0;
     while o + 8 <= len {
         // SAFETY: `o + 8 <= len`: the piece lies in both regions, which the
         // caller's contract makes valid; pieces never overlap.
-        unsafe { piece_gpr!(src, dst, o, "qword", "") }
+        unsafe { piece_gpr!(src, dst, o, "qword", "", fault) }
         o += 8;
     }
     // SAFETY: `o == len & !7`: the pieces above covered `0..o`, once.
-    unsafe { tail(src, dst, o, len) }
+    unsafe { tail(src, dst, o, len, fault) }
 }
 
 /// Moves the last `len % 8` bytes, `o..len`, in pieces of 4, 2 and 1 bytes,
@@ -270,22 +291,23 @@ pub(super) unsafe fn store_value(src: *const u8, dst: *mut u8, len: usize) {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `o == len & !7`.
 #[inline(always)]
-unsafe fn tail(src: *const u8, dst: *mut u8, mut o: usize, len: usize) {
+unsafe fn tail(src: *const u8, dst: *mut u8, mut o: usize, len: usize, mut fault: usize) -> usize {
     debug_assert_eq!(o, len & !7);
     if len & 4 != 0 {
         // SAFETY: o + 4 <= len: in bounds, disjoint from the other pieces.
-        unsafe { piece_gpr!(src, dst, o, "dword", ":e") }
+        unsafe { piece_gpr!(src, dst, o, "dword", ":e", fault) }
         o += 4;
     }
     if len & 2 != 0 {
         // SAFETY: o + 2 <= len: in bounds, disjoint from the other pieces.
-        unsafe { piece_gpr!(src, dst, o, "word", ":x") }
+        unsafe { piece_gpr!(src, dst, o, "word", ":x", fault) }
         o += 2;
     }
     if len & 1 != 0 {
         // SAFETY: o + 1 == len: the last byte, in bounds.
-        unsafe { one(src, dst, o) }
+        fault = unsafe { one(src, dst, o, fault) };
     }
+    fault
 }
 
 /// `store` and `copy` for `len <= 64`: every byte of both regions is accessed
@@ -297,8 +319,9 @@ unsafe fn tail(src: *const u8, dst: *mut u8, mut o: usize, len: usize) {
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
 /// - `len <= 64`.
 #[inline(always)]
-pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!(len <= 64);
+    let mut fault = 0;
     // `o` is the sum of the binary digits of `len` handled so far, so each
     // piece `o..o+k` starts where the previous one ended and `o + k <= len`.
     let mut o: usize = 0;
@@ -307,37 +330,41 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
         // in bounds of both regions.
         unsafe {
             asm!(
-                concat!(movdqu!(), " {v0}, xmmword ptr [{s}]"),
-                concat!(movdqu!(), " {v1}, xmmword ptr [{s} + 16]"),
-                concat!(movdqu!(), " {v2}, xmmword ptr [{s} + 32]"),
-                concat!(movdqu!(), " {v3}, xmmword ptr [{s} + 48]"),
-                concat!(movdqu!(), " xmmword ptr [{d}], {v0}"),
-                concat!(movdqu!(), " xmmword ptr [{d} + 16], {v1}"),
-                concat!(movdqu!(), " xmmword ptr [{d} + 32], {v2}"),
-                concat!(movdqu!(), " xmmword ptr [{d} + 48], {v3}"),
+                ex!(concat!(movdqu!(), " {v0}, xmmword ptr [{s}]")),
+                ex!(concat!(movdqu!(), " {v1}, xmmword ptr [{s} + 16]")),
+                ex!(concat!(movdqu!(), " {v2}, xmmword ptr [{s} + 32]")),
+                ex!(concat!(movdqu!(), " {v3}, xmmword ptr [{s} + 48]")),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d}], {v0}")),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d} + 16], {v1}")),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d} + 32], {v2}")),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d} + 48], {v3}")),
+                fixup!(),
                 s = in(reg) src,
                 d = in(reg) dst,
                 v0 = out(xmm_reg) _,
                 v1 = out(xmm_reg) _,
                 v2 = out(xmm_reg) _,
                 v3 = out(xmm_reg) _,
+                inout("r11") fault,
                 options(nostack, preserves_flags),
             );
         }
-        return;
+        return fault;
     }
     if len & 32 != 0 {
         // SAFETY: o == 0 and 32 <= len: two disjoint 16-byte pieces in bounds.
         unsafe {
             asm!(
-                concat!(movdqu!(), " {v0}, xmmword ptr [{s}]"),
-                concat!(movdqu!(), " {v1}, xmmword ptr [{s} + 16]"),
-                concat!(movdqu!(), " xmmword ptr [{d}], {v0}"),
-                concat!(movdqu!(), " xmmword ptr [{d} + 16], {v1}"),
+                ex!(concat!(movdqu!(), " {v0}, xmmword ptr [{s}]")),
+                ex!(concat!(movdqu!(), " {v1}, xmmword ptr [{s} + 16]")),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d}], {v0}")),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d} + 16], {v1}")),
+                fixup!(),
                 s = in(reg) src,
                 d = in(reg) dst,
                 v0 = out(xmm_reg) _,
                 v1 = out(xmm_reg) _,
+                inout("r11") fault,
                 options(nostack, preserves_flags),
             );
         }
@@ -346,26 +373,28 @@ pub(super) unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
     if len & 16 != 0 {
         // SAFETY: o + 16 <= len (binary digits, see above): in bounds, and
         // disjoint from every other piece.
-        unsafe { piece_xmm!(src, dst, o) }
+        unsafe { piece_xmm!(src, dst, o, fault) }
         o += 16;
     }
     if len & 8 != 0 {
         // SAFETY: o + 8 <= len: in bounds, disjoint from the other pieces.
-        unsafe { piece_gpr!(src, dst, o, "qword", "") }
+        unsafe { piece_gpr!(src, dst, o, "qword", "", fault) }
         o += 8;
     }
     // SAFETY: the pieces above covered `0..o`, once, and `o == len & !7`.
-    unsafe { tail(src, dst, o, len) }
+    unsafe { tail(src, dst, o, len, fault) }
 }
 
 /// Stores one piece of the broadcast value `v` at offset `o`.
 macro_rules! fill_gpr {
-    ($dst:expr, $o:expr, $v:expr, $ptr:literal, $m:literal) => {
+    ($dst:expr, $o:expr, $v:expr, $ptr:literal, $m:literal, $f:ident) => {
         asm!(
-            concat!("mov ", $ptr, " ptr [{d} + {o}], {v", $m, "}"),
+            ex!(concat!("mov ", $ptr, " ptr [{d} + {o}], {v", $m, "}")),
+            fixup!(),
             d = in(reg) $dst,
             o = in(reg) $o,
             v = in(reg) $v,
+            inout("r11") $f,
             options(nostack, preserves_flags),
         )
     };
@@ -379,9 +408,10 @@ macro_rules! fill_gpr {
 /// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`;
 /// - `len <= 64`.
 #[inline(always)]
-pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
+pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
     debug_assert!(len <= 64);
     let v = u64::from(byte) * 0x0101_0101_0101_0101;
+    let mut fault = 0;
     let mut o = 0;
     if len >= 16 {
         // 16..=64: 16-byte pieces for the multiples of 16, then the digits
@@ -394,22 +424,24 @@ pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
         unsafe {
             asm!(
                 broadcast_q!(),
-                concat!(movdqu!(), " xmmword ptr [{d}], {x}"),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d}], {x}")),
                 "cmp {k}, 32",
                 "jb 2f",
-                concat!(movdqu!(), " xmmword ptr [{d} + 16], {x}"),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d} + 16], {x}")),
                 "cmp {k}, 48",
                 "jb 2f",
-                concat!(movdqu!(), " xmmword ptr [{d} + 32], {x}"),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d} + 32], {x}")),
                 "cmp {k}, 64",
                 "jb 2f",
-                concat!(movdqu!(), " xmmword ptr [{d} + 48], {x}"),
+                ex!(concat!(movdqu!(), " xmmword ptr [{d} + 48], {x}")),
                 "2:",
+                fixup!(),
                 d = in(reg) dst,
                 v = in(reg) v,
                 k = in(reg) k,
                 x = out(xmm_reg) _,
                 // `cmp` writes the flags, so no `preserves_flags`.
+                inout("r11") fault,
                 options(nostack),
             );
         }
@@ -417,21 +449,22 @@ pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) {
     }
     if len & 8 != 0 {
         // SAFETY: o + 8 <= len: in bounds, disjoint from the other pieces.
-        unsafe { fill_gpr!(dst, o, v, "qword", "") }
+        unsafe { fill_gpr!(dst, o, v, "qword", "", fault) }
         o += 8;
     }
     if len & 4 != 0 {
         // SAFETY: o + 4 <= len: in bounds, disjoint from the other pieces.
-        unsafe { fill_gpr!(dst, o, v, "dword", ":e") }
+        unsafe { fill_gpr!(dst, o, v, "dword", ":e", fault) }
         o += 4;
     }
     if len & 2 != 0 {
         // SAFETY: o + 2 <= len: in bounds, disjoint from the other pieces.
-        unsafe { fill_gpr!(dst, o, v, "word", ":x") }
+        unsafe { fill_gpr!(dst, o, v, "word", ":x", fault) }
         o += 2;
     }
     if len & 1 != 0 {
         // SAFETY: o + 1 == len: the last byte, in bounds.
-        unsafe { fill_gpr!(dst, o, v, "byte", ":l") }
+        unsafe { fill_gpr!(dst, o, v, "byte", ":l", fault) }
     }
+    fault
 }

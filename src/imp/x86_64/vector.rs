@@ -51,8 +51,12 @@
 //! Every block is code with local numeric labels (`2:`, `3:` ...) and plain
 //! `jcc`/`jmp` only (no computed jumps, no calls, no data in the block), and
 //! each instruction that touches the source or the destination is its own
-//! assembly statement, so that each can be given its own entry (an
-//! exception-table record, say) without restructuring.
+//! assembly statement, wrapped in `ex!` for its exception-table entry
+//! (`imp/extable.rs`). Each block ends its memory accesses at `fixup!()`,
+//! before its closing `sfence`/`lfence`/`vzeroupper`, and returns the fault
+//! register `r11` (0, or the faulting address): an explicit
+//! `inout("r11")` output next to `clobber_abi("C")` in the out-of-line
+//! blocks, and next to the explicit clobbers in the inlined ones.
 //!
 //! # Ordering of non-temporal stores
 //!
@@ -93,16 +97,20 @@ macro_rules! head_gpr {
     () => {
         concat!(
             "test dil, 1\n jz 2f\n",
-            "movzx eax, byte ptr [rsi]\n mov byte ptr [rdi], al\n",
+            ex!("movzx eax, byte ptr [rsi]"),
+            ex!("mov byte ptr [rdi], al"),
             "add rsi, 1\n add rdi, 1\n sub rcx, 1\n 2:\n",
             "test dil, 2\n jz 2f\n",
-            "movzx eax, word ptr [rsi]\n mov word ptr [rdi], ax\n",
+            ex!("movzx eax, word ptr [rsi]"),
+            ex!("mov word ptr [rdi], ax"),
             "add rsi, 2\n add rdi, 2\n sub rcx, 2\n 2:\n",
             "test dil, 4\n jz 2f\n",
-            "mov eax, dword ptr [rsi]\n mov dword ptr [rdi], eax\n",
+            ex!("mov eax, dword ptr [rsi]"),
+            ex!("mov dword ptr [rdi], eax"),
             "add rsi, 4\n add rdi, 4\n sub rcx, 4\n 2:\n",
             "test dil, 8\n jz 2f\n",
-            "mov rax, qword ptr [rsi]\n mov qword ptr [rdi], rax\n",
+            ex!("mov rax, qword ptr [rsi]"),
+            ex!("mov qword ptr [rdi], rax"),
             "add rsi, 8\n add rdi, 8\n sub rcx, 8\n 2:\n",
         )
     };
@@ -117,7 +125,8 @@ macro_rules! head_16 {
     () => {
         concat!(
             "test dil, 16\n jz 2f\n",
-            "vmovdqu xmm0, xmmword ptr [rsi]\n vmovdqa xmmword ptr [rdi], xmm0\n",
+            ex!("vmovdqu xmm0, xmmword ptr [rsi]"),
+            ex!("vmovdqa xmmword ptr [rdi], xmm0"),
             "add rsi, 16\n add rdi, 16\n sub rcx, 16\n 2:\n",
         )
     };
@@ -139,7 +148,8 @@ macro_rules! head_mask {
         concat!(
             "mov rax, rdi\n neg rax\n and eax, 63\n jz 2f\n",
             "xor edx, edx\n bts rdx, rax\n dec rdx\n kmovq k1, rdx\n",
-            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            ex!("vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]"),
+            ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
             "add rsi, rax\n add rdi, rax\n sub rcx, rax\n 2:\n",
         )
     };
@@ -158,7 +168,9 @@ macro_rules! tail_mask {
             "test rcx, rcx\n jz 2f\n",
             "lea rsi, [rsi + rcx - 64]\n lea rdi, [rdi + rcx - 64]\n",
             "mov rdx, -1\n neg ecx\n shl rdx, cl\n kmovq k1, rdx\n",
-            "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n 2:\n",
+            ex!("vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]"),
+            ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
+            "2:\n",
         )
     };
 }
@@ -172,7 +184,7 @@ macro_rules! fhead_mask {
         concat!(
             "mov rdx, rdi\n neg rdx\n and edx, 63\n jz 2f\n",
             "xor esi, esi\n bts rsi, rdx\n dec rsi\n kmovq k1, rsi\n",
-            "vmovdqu8 [rdi] {{k1}}, zmm0\n",
+            ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
             "add rdi, rdx\n sub rcx, rdx\n 2:\n",
         )
     };
@@ -185,7 +197,8 @@ macro_rules! ftail_mask {
             "test rcx, rcx\n jz 2f\n",
             "lea rdi, [rdi + rcx - 64]\n",
             "mov rsi, -1\n neg ecx\n shl rsi, cl\n kmovq k1, rsi\n",
-            "vmovdqu8 [rdi] {{k1}}, zmm0\n 2:\n",
+            ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
+            "2:\n",
         )
     };
 }
@@ -195,16 +208,21 @@ macro_rules! tail_gpr {
     () => {
         concat!(
             "test cl, 8\n jz 2f\n",
-            "mov rax, qword ptr [rsi]\n mov qword ptr [rdi], rax\n",
+            ex!("mov rax, qword ptr [rsi]"),
+            ex!("mov qword ptr [rdi], rax"),
             "add rsi, 8\n add rdi, 8\n 2:\n",
             "test cl, 4\n jz 2f\n",
-            "mov eax, dword ptr [rsi]\n mov dword ptr [rdi], eax\n",
+            ex!("mov eax, dword ptr [rsi]"),
+            ex!("mov dword ptr [rdi], eax"),
             "add rsi, 4\n add rdi, 4\n 2:\n",
             "test cl, 2\n jz 2f\n",
-            "movzx eax, word ptr [rsi]\n mov word ptr [rdi], ax\n",
+            ex!("movzx eax, word ptr [rsi]"),
+            ex!("mov word ptr [rdi], ax"),
             "add rsi, 2\n add rdi, 2\n 2:\n",
             "test cl, 1\n jz 2f\n",
-            "movzx eax, byte ptr [rsi]\n mov byte ptr [rdi], al\n 2:\n",
+            ex!("movzx eax, byte ptr [rsi]"),
+            ex!("mov byte ptr [rdi], al"),
+            "2:\n",
         )
     };
 }
@@ -214,7 +232,8 @@ macro_rules! tail_16 {
     () => {
         concat!(
             "test cl, 16\n jz 2f\n",
-            "vmovdqu xmm0, xmmword ptr [rsi]\n vmovdqu xmmword ptr [rdi], xmm0\n",
+            ex!("vmovdqu xmm0, xmmword ptr [rsi]"),
+            ex!("vmovdqu xmmword ptr [rdi], xmm0"),
             "add rsi, 16\n add rdi, 16\n 2:\n",
         )
     };
@@ -234,50 +253,14 @@ macro_rules! body_copy {
             $w4,
             "\n jb 3f\n",
             "4:\n",
-            $ld,
-            " ",
-            $r,
-            "0, [rsi]\n",
-            $ld,
-            " ",
-            $r,
-            "1, [rsi + ",
-            $o1,
-            "]\n",
-            $ld,
-            " ",
-            $r,
-            "2, [rsi + ",
-            $o2,
-            "]\n",
-            $ld,
-            " ",
-            $r,
-            "3, [rsi + ",
-            $o3,
-            "]\n",
-            $st,
-            " [rdi], ",
-            $r,
-            "0\n",
-            $st,
-            " [rdi + ",
-            $o1,
-            "], ",
-            $r,
-            "1\n",
-            $st,
-            " [rdi + ",
-            $o2,
-            "], ",
-            $r,
-            "2\n",
-            $st,
-            " [rdi + ",
-            $o3,
-            "], ",
-            $r,
-            "3\n",
+            ex!($ld, " ", $r, "0, [rsi]"),
+            ex!($ld, " ", $r, "1, [rsi + ", $o1, "]"),
+            ex!($ld, " ", $r, "2, [rsi + ", $o2, "]"),
+            ex!($ld, " ", $r, "3, [rsi + ", $o3, "]"),
+            ex!($st, " [rdi], ", $r, "0"),
+            ex!($st, " [rdi + ", $o1, "], ", $r, "1"),
+            ex!($st, " [rdi + ", $o2, "], ", $r, "2"),
+            ex!($st, " [rdi + ", $o3, "], ", $r, "3"),
             "add rsi, ",
             $w4,
             "\n add rdi, ",
@@ -292,14 +275,8 @@ macro_rules! body_copy {
             $w,
             "\n jb 5f\n",
             "6:\n",
-            $ld,
-            " ",
-            $r,
-            "0, [rsi]\n",
-            $st,
-            " [rdi], ",
-            $r,
-            "0\n",
+            ex!($ld, " ", $r, "0, [rsi]"),
+            ex!($st, " [rdi], ", $r, "0"),
             "add rsi, ",
             $w,
             "\n add rdi, ",
@@ -319,34 +296,58 @@ macro_rules! body_copy {
 macro_rules! fhead_gpr {
     () => {
         concat!(
-            "test dil, 1\n jz 2f\n mov byte ptr [rdi], al\n add rdi, 1\n sub rcx, 1\n 2:\n",
-            "test dil, 2\n jz 2f\n mov word ptr [rdi], ax\n add rdi, 2\n sub rcx, 2\n 2:\n",
-            "test dil, 4\n jz 2f\n mov dword ptr [rdi], eax\n add rdi, 4\n sub rcx, 4\n 2:\n",
-            "test dil, 8\n jz 2f\n mov qword ptr [rdi], rax\n add rdi, 8\n sub rcx, 8\n 2:\n",
+            "test dil, 1\n jz 2f\n",
+            ex!("mov byte ptr [rdi], al"),
+            "add rdi, 1\n sub rcx, 1\n 2:\n",
+            "test dil, 2\n jz 2f\n",
+            ex!("mov word ptr [rdi], ax"),
+            "add rdi, 2\n sub rcx, 2\n 2:\n",
+            "test dil, 4\n jz 2f\n",
+            ex!("mov dword ptr [rdi], eax"),
+            "add rdi, 4\n sub rcx, 4\n 2:\n",
+            "test dil, 8\n jz 2f\n",
+            ex!("mov qword ptr [rdi], rax"),
+            "add rdi, 8\n sub rcx, 8\n 2:\n",
         )
     };
 }
 
 macro_rules! fhead_16 {
     () => {
-        "test dil, 16\n jz 2f\n vmovdqa xmmword ptr [rdi], xmm0\n add rdi, 16\n sub rcx, 16\n 2:\n"
+        concat!(
+            "test dil, 16\n jz 2f\n",
+            ex!("vmovdqa xmmword ptr [rdi], xmm0"),
+            "add rdi, 16\n sub rcx, 16\n 2:\n"
+        )
     };
 }
 
 macro_rules! ftail_gpr {
     () => {
         concat!(
-            "test cl, 8\n jz 2f\n mov qword ptr [rdi], rax\n add rdi, 8\n 2:\n",
-            "test cl, 4\n jz 2f\n mov dword ptr [rdi], eax\n add rdi, 4\n 2:\n",
-            "test cl, 2\n jz 2f\n mov word ptr [rdi], ax\n add rdi, 2\n 2:\n",
-            "test cl, 1\n jz 2f\n mov byte ptr [rdi], al\n 2:\n",
+            "test cl, 8\n jz 2f\n",
+            ex!("mov qword ptr [rdi], rax"),
+            "add rdi, 8\n 2:\n",
+            "test cl, 4\n jz 2f\n",
+            ex!("mov dword ptr [rdi], eax"),
+            "add rdi, 4\n 2:\n",
+            "test cl, 2\n jz 2f\n",
+            ex!("mov word ptr [rdi], ax"),
+            "add rdi, 2\n 2:\n",
+            "test cl, 1\n jz 2f\n",
+            ex!("mov byte ptr [rdi], al"),
+            "2:\n",
         )
     };
 }
 
 macro_rules! ftail_16 {
     () => {
-        "test cl, 16\n jz 2f\n vmovdqu xmmword ptr [rdi], xmm0\n add rdi, 16\n 2:\n"
+        concat!(
+            "test cl, 16\n jz 2f\n",
+            ex!("vmovdqu xmmword ptr [rdi], xmm0"),
+            "add rdi, 16\n 2:\n"
+        )
     };
 }
 
@@ -357,28 +358,10 @@ macro_rules! body_fill {
             $w4,
             "\n jb 3f\n",
             "4:\n",
-            $st,
-            " [rdi], ",
-            $r,
-            "0\n",
-            $st,
-            " [rdi + ",
-            $o1,
-            "], ",
-            $r,
-            "0\n",
-            $st,
-            " [rdi + ",
-            $o2,
-            "], ",
-            $r,
-            "0\n",
-            $st,
-            " [rdi + ",
-            $o3,
-            "], ",
-            $r,
-            "0\n",
+            ex!($st, " [rdi], ", $r, "0"),
+            ex!($st, " [rdi + ", $o1, "], ", $r, "0"),
+            ex!($st, " [rdi + ", $o2, "], ", $r, "0"),
+            ex!($st, " [rdi + ", $o3, "], ", $r, "0"),
             "add rdi, ",
             $w4,
             "\n sub rcx, ",
@@ -391,10 +374,7 @@ macro_rules! body_fill {
             $w,
             "\n jb 5f\n",
             "6:\n",
-            $st,
-            " [rdi], ",
-            $r,
-            "0\n",
+            ex!($st, " [rdi], ", $r, "0"),
             "add rdi, ",
             $w,
             "\n sub rcx, ",
@@ -422,8 +402,9 @@ macro_rules! copy_fn {
         /// - the CPU supports the instructions used (checked by the caller
         ///   through `detect::features`).
         #[inline(never)]
-        pub(super) unsafe fn $name(src: *const u8, dst: *mut u8, len: usize) {
+        pub(super) unsafe fn $name(src: *const u8, dst: *mut u8, len: usize) -> usize {
             debug_assert!(len >= 64);
+            let fault: usize;
             // Options and clobbers: module docs. Every load and store is
             // single-copy atomic per byte (Intel SDM Vol. 3A §9.1.1, AMD APM
             // Vol. 2 §7.3.2; `src/imp/README.md`).
@@ -436,10 +417,12 @@ macro_rules! copy_fn {
                     inout("rsi") src => _,
                     inout("rdi") dst => _,
                     inout("rcx") len => _,
+                    inout("r11") 0usize => fault,
                     clobber_abi("C"),
                     options(nostack),
                 );
             }
+            fault
         }
     };
 }
@@ -458,8 +441,9 @@ macro_rules! fill_fn {
         /// - the CPU supports the instructions used (checked by the caller
         ///   through `detect::features`).
         #[inline(never)]
-        pub(super) unsafe fn $name(dst: *mut u8, byte: u8, len: usize) {
+        pub(super) unsafe fn $name(dst: *mut u8, byte: u8, len: usize) -> usize {
             debug_assert!(len >= 64);
+            let fault: usize;
             let v = u64::from(byte) * 0x0101_0101_0101_0101;
             // Options and clobbers: module docs.
             // SAFETY: `dst..dst+len` is valid and the instructions exist on
@@ -471,10 +455,12 @@ macro_rules! fill_fn {
                     inout("rdi") dst => _,
                     inout("rcx") len => _,
                     inout("rax") v => _,
+                    inout("r11") 0usize => fault,
                     clobber_abi("C"),
                     options(nostack),
                 );
             }
+            fault
         }
     };
 }
@@ -486,6 +472,7 @@ copy_fn!(
         head_gpr!(),
         body_copy!("movdqu", "movdqa", "xmm", "16", "16", "32", "48", "64"),
         tail_gpr!(),
+        fixup!(),
     )
 );
 
@@ -497,6 +484,7 @@ copy_fn!(
         head_gpr!(),
         body_copy!("movdqu", "movntdq", "xmm", "16", "16", "32", "48", "64"),
         tail_gpr!(),
+        fixup!(),
         "sfence\n",
     )
 );
@@ -510,6 +498,7 @@ copy_fn!(
         body_copy!("vmovdqu", "vmovdqa", "ymm", "32", "32", "64", "96", "128"),
         tail_16!(),
         tail_gpr!(),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -521,6 +510,7 @@ copy_fn!(
         head_mask!(from_512),
         body_copy!("vmovdqu64", "vmovdqu64", "zmm", "64", "64", "128", "192", "256"),
         tail_mask!(),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -533,6 +523,7 @@ copy_fn!(
         head_mask!(always),
         body_copy!("vmovdqu64", "vmovntdq", "zmm", "64", "64", "128", "192", "256"),
         tail_mask!(),
+        fixup!(),
         "sfence\n",
         "vzeroupper\n",
     )
@@ -561,22 +552,24 @@ copy_fn!(
         // `tail_mask`): mask `!((1 << (64 - rax)) - 1)`.
         "mov r10d, 64\n sub r10d, eax\n",
         "xor edx, edx\n bts rdx, r10\n dec rdx\n not rdx\n kmovq k1, rdx\n",
-        "vmovdqu8 zmm0 {{k1}} {{z}}, [r8 - 64]\n vmovdqu8 [r9 - 64] {{k1}}, zmm0\n",
+        ex!("vmovdqu8 zmm0 {{k1}} {{z}}, [r8 - 64]"), ex!("vmovdqu8 [r9 - 64] {{k1}}, zmm0"),
         "sub r8, rax\n sub r9, rax\n sub rcx, rax\n",
         "2:\n cmp rcx, 256\n jb 3f\n",
         "4:\n",
-        "vmovdqu64 zmm0, [r8 - 64]\n vmovdqu64 zmm1, [r8 - 128]\n",
-        "vmovdqu64 zmm2, [r8 - 192]\n vmovdqu64 zmm3, [r8 - 256]\n",
-        "vmovdqu64 [r9 - 64], zmm0\n vmovdqu64 [r9 - 128], zmm1\n",
-        "vmovdqu64 [r9 - 192], zmm2\n vmovdqu64 [r9 - 256], zmm3\n",
+        ex!("vmovdqu64 zmm0, [r8 - 64]"), ex!("vmovdqu64 zmm1, [r8 - 128]"),
+        ex!("vmovdqu64 zmm2, [r8 - 192]"), ex!("vmovdqu64 zmm3, [r8 - 256]"),
+        ex!("vmovdqu64 [r9 - 64], zmm0"), ex!("vmovdqu64 [r9 - 128], zmm1"),
+        ex!("vmovdqu64 [r9 - 192], zmm2"), ex!("vmovdqu64 [r9 - 256], zmm3"),
         "sub r8, 256\n sub r9, 256\n sub rcx, 256\n cmp rcx, 256\n jae 4b\n",
         "3:\n cmp rcx, 64\n jb 5f\n",
-        "6:\n vmovdqu64 zmm0, [r8 - 64]\n vmovdqu64 [r9 - 64], zmm0\n",
+        "6:\n", ex!("vmovdqu64 zmm0, [r8 - 64]"), ex!("vmovdqu64 [r9 - 64], zmm0"),
         "sub r8, 64\n sub r9, 64\n sub rcx, 64\n cmp rcx, 64\n jae 6b\n",
         "5:\n test rcx, rcx\n jz 7f\n",
         "xor edx, edx\n bts rdx, rcx\n dec rdx\n kmovq k1, rdx\n",
-        "vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]\n vmovdqu8 [rdi] {{k1}}, zmm0\n",
-        "7:\n vzeroupper\n",
+        ex!("vmovdqu8 zmm0 {{k1}} {{z}}, [rsi]"), ex!("vmovdqu8 [rdi] {{k1}}, zmm0"),
+        "7:\n",
+        fixup!(),
+        "vzeroupper\n",
     )
 );
 
@@ -597,32 +590,33 @@ copy_fn!(
         "lea r8, [rsi + rcx]\n lea r9, [rdi + rcx]\n",
         "test r9b, 1\n jz 2f\n",
         "sub r8, 1\n sub r9, 1\n sub rcx, 1\n",
-        "movzx eax, byte ptr [r8]\n mov byte ptr [r9], al\n 2:\n",
+        ex!("movzx eax, byte ptr [r8]"), ex!("mov byte ptr [r9], al"), "2:\n",
         "test r9b, 2\n jz 2f\n",
         "sub r8, 2\n sub r9, 2\n sub rcx, 2\n",
-        "movzx eax, word ptr [r8]\n mov word ptr [r9], ax\n 2:\n",
+        ex!("movzx eax, word ptr [r8]"), ex!("mov word ptr [r9], ax"), "2:\n",
         "test r9b, 4\n jz 2f\n",
         "sub r8, 4\n sub r9, 4\n sub rcx, 4\n",
-        "mov eax, dword ptr [r8]\n mov dword ptr [r9], eax\n 2:\n",
+        ex!("mov eax, dword ptr [r8]"), ex!("mov dword ptr [r9], eax"), "2:\n",
         "test r9b, 8\n jz 2f\n",
         "sub r8, 8\n sub r9, 8\n sub rcx, 8\n",
-        "mov rax, qword ptr [r8]\n mov qword ptr [r9], rax\n 2:\n",
+        ex!("mov rax, qword ptr [r8]"), ex!("mov qword ptr [r9], rax"), "2:\n",
         "test r9b, 16\n jz 2f\n",
         "sub r8, 16\n sub r9, 16\n sub rcx, 16\n",
-        "vmovdqu xmm0, xmmword ptr [r8]\n vmovdqa xmmword ptr [r9], xmm0\n 2:\n",
+        ex!("vmovdqu xmm0, xmmword ptr [r8]"), ex!("vmovdqa xmmword ptr [r9], xmm0"), "2:\n",
         "cmp rcx, 128\n jb 3f\n",
         "4:\n",
-        "vmovdqu ymm0, [r8 - 32]\n vmovdqu ymm1, [r8 - 64]\n",
-        "vmovdqu ymm2, [r8 - 96]\n vmovdqu ymm3, [r8 - 128]\n",
-        "vmovdqa [r9 - 32], ymm0\n vmovdqa [r9 - 64], ymm1\n",
-        "vmovdqa [r9 - 96], ymm2\n vmovdqa [r9 - 128], ymm3\n",
+        ex!("vmovdqu ymm0, [r8 - 32]"), ex!("vmovdqu ymm1, [r8 - 64]"),
+        ex!("vmovdqu ymm2, [r8 - 96]"), ex!("vmovdqu ymm3, [r8 - 128]"),
+        ex!("vmovdqa [r9 - 32], ymm0"), ex!("vmovdqa [r9 - 64], ymm1"),
+        ex!("vmovdqa [r9 - 96], ymm2"), ex!("vmovdqa [r9 - 128], ymm3"),
         "sub r8, 128\n sub r9, 128\n sub rcx, 128\n cmp rcx, 128\n jae 4b\n",
         "3:\n cmp rcx, 32\n jb 5f\n",
-        "6:\n vmovdqu ymm0, [r8 - 32]\n vmovdqa [r9 - 32], ymm0\n",
+        "6:\n", ex!("vmovdqu ymm0, [r8 - 32]"), ex!("vmovdqa [r9 - 32], ymm0"),
         "sub r8, 32\n sub r9, 32\n sub rcx, 32\n cmp rcx, 32\n jae 6b\n",
         "5:\n",
         tail_16!(),
         tail_gpr!(),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -635,6 +629,7 @@ fill_fn!(
         fhead_gpr!(),
         body_fill!("movdqa", "xmm", "16", "16", "32", "48", "64"),
         ftail_gpr!(),
+        fixup!(),
     )
 );
 
@@ -647,6 +642,7 @@ fill_fn!(
         fhead_gpr!(),
         body_fill!("movntdq", "xmm", "16", "16", "32", "48", "64"),
         ftail_gpr!(),
+        fixup!(),
         "sfence\n",
     )
 );
@@ -661,6 +657,7 @@ fill_fn!(
         body_fill!("vmovdqa", "ymm", "32", "32", "64", "96", "128"),
         ftail_16!(),
         ftail_gpr!(),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -673,6 +670,7 @@ fill_fn!(
         fhead_mask!(from_512),
         body_fill!("vmovdqu64", "zmm", "64", "64", "128", "192", "256"),
         ftail_mask!(),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -686,6 +684,7 @@ fill_fn!(
         fhead_mask!(always),
         body_fill!("vmovntdq", "zmm", "64", "64", "128", "192", "256"),
         ftail_mask!(),
+        fixup!(),
         "sfence\n",
         "vzeroupper\n",
     )
@@ -700,33 +699,34 @@ copy_fn!(
     load_mid_sse2,
     concat!(
         "cmp rcx, 128\n ja 2f\n",
-        "movdqu xmm0, [rsi]\n movdqu xmm1, [rsi + 16]\n",
-        "movdqu xmm2, [rsi + 32]\n movdqu xmm3, [rsi + 48]\n",
-        "movdqu xmm4, [rsi + rcx - 64]\n movdqu xmm5, [rsi + rcx - 48]\n",
-        "movdqu xmm6, [rsi + rcx - 32]\n movdqu xmm7, [rsi + rcx - 16]\n",
-        "movdqu [rdi], xmm0\n movdqu [rdi + 16], xmm1\n",
-        "movdqu [rdi + 32], xmm2\n movdqu [rdi + 48], xmm3\n",
-        "movdqu [rdi + rcx - 64], xmm4\n movdqu [rdi + rcx - 48], xmm5\n",
-        "movdqu [rdi + rcx - 32], xmm6\n movdqu [rdi + rcx - 16], xmm7\n",
+        ex!("movdqu xmm0, [rsi]"), ex!("movdqu xmm1, [rsi + 16]"),
+        ex!("movdqu xmm2, [rsi + 32]"), ex!("movdqu xmm3, [rsi + 48]"),
+        ex!("movdqu xmm4, [rsi + rcx - 64]"), ex!("movdqu xmm5, [rsi + rcx - 48]"),
+        ex!("movdqu xmm6, [rsi + rcx - 32]"), ex!("movdqu xmm7, [rsi + rcx - 16]"),
+        ex!("movdqu [rdi], xmm0"), ex!("movdqu [rdi + 16], xmm1"),
+        ex!("movdqu [rdi + 32], xmm2"), ex!("movdqu [rdi + 48], xmm3"),
+        ex!("movdqu [rdi + rcx - 64], xmm4"), ex!("movdqu [rdi + rcx - 48], xmm5"),
+        ex!("movdqu [rdi + rcx - 32], xmm6"), ex!("movdqu [rdi + rcx - 16], xmm7"),
         "jmp 9f\n",
         "2:\n",
-        "movdqu xmm0, [rsi]\n movdqu xmm1, [rsi + 16]\n",
-        "movdqu xmm2, [rsi + 32]\n movdqu xmm3, [rsi + 48]\n",
-        "movdqu xmm4, [rsi + 64]\n movdqu xmm5, [rsi + 80]\n",
-        "movdqu xmm6, [rsi + 96]\n movdqu xmm7, [rsi + 112]\n",
-        "movdqu xmm8, [rsi + rcx - 128]\n movdqu xmm9, [rsi + rcx - 112]\n",
-        "movdqu xmm10, [rsi + rcx - 96]\n movdqu xmm11, [rsi + rcx - 80]\n",
-        "movdqu xmm12, [rsi + rcx - 64]\n movdqu xmm13, [rsi + rcx - 48]\n",
-        "movdqu xmm14, [rsi + rcx - 32]\n movdqu xmm15, [rsi + rcx - 16]\n",
-        "movdqu [rdi], xmm0\n movdqu [rdi + 16], xmm1\n",
-        "movdqu [rdi + 32], xmm2\n movdqu [rdi + 48], xmm3\n",
-        "movdqu [rdi + 64], xmm4\n movdqu [rdi + 80], xmm5\n",
-        "movdqu [rdi + 96], xmm6\n movdqu [rdi + 112], xmm7\n",
-        "movdqu [rdi + rcx - 128], xmm8\n movdqu [rdi + rcx - 112], xmm9\n",
-        "movdqu [rdi + rcx - 96], xmm10\n movdqu [rdi + rcx - 80], xmm11\n",
-        "movdqu [rdi + rcx - 64], xmm12\n movdqu [rdi + rcx - 48], xmm13\n",
-        "movdqu [rdi + rcx - 32], xmm14\n movdqu [rdi + rcx - 16], xmm15\n",
+        ex!("movdqu xmm0, [rsi]"), ex!("movdqu xmm1, [rsi + 16]"),
+        ex!("movdqu xmm2, [rsi + 32]"), ex!("movdqu xmm3, [rsi + 48]"),
+        ex!("movdqu xmm4, [rsi + 64]"), ex!("movdqu xmm5, [rsi + 80]"),
+        ex!("movdqu xmm6, [rsi + 96]"), ex!("movdqu xmm7, [rsi + 112]"),
+        ex!("movdqu xmm8, [rsi + rcx - 128]"), ex!("movdqu xmm9, [rsi + rcx - 112]"),
+        ex!("movdqu xmm10, [rsi + rcx - 96]"), ex!("movdqu xmm11, [rsi + rcx - 80]"),
+        ex!("movdqu xmm12, [rsi + rcx - 64]"), ex!("movdqu xmm13, [rsi + rcx - 48]"),
+        ex!("movdqu xmm14, [rsi + rcx - 32]"), ex!("movdqu xmm15, [rsi + rcx - 16]"),
+        ex!("movdqu [rdi], xmm0"), ex!("movdqu [rdi + 16], xmm1"),
+        ex!("movdqu [rdi + 32], xmm2"), ex!("movdqu [rdi + 48], xmm3"),
+        ex!("movdqu [rdi + 64], xmm4"), ex!("movdqu [rdi + 80], xmm5"),
+        ex!("movdqu [rdi + 96], xmm6"), ex!("movdqu [rdi + 112], xmm7"),
+        ex!("movdqu [rdi + rcx - 128], xmm8"), ex!("movdqu [rdi + rcx - 112], xmm9"),
+        ex!("movdqu [rdi + rcx - 96], xmm10"), ex!("movdqu [rdi + rcx - 80], xmm11"),
+        ex!("movdqu [rdi + rcx - 64], xmm12"), ex!("movdqu [rdi + rcx - 48], xmm13"),
+        ex!("movdqu [rdi + rcx - 32], xmm14"), ex!("movdqu [rdi + rcx - 16], xmm15"),
         "9:\n",
+        fixup!(),
     )
 );
 
@@ -740,43 +740,44 @@ copy_fn!(
     store_mid_sse2,
     concat!(
         "cmp rcx, 128\n jb 5f\n",
-        "movdqu xmm0, [rsi]\n movdqu xmm1, [rsi + 16]\n",
-        "movdqu xmm2, [rsi + 32]\n movdqu xmm3, [rsi + 48]\n",
-        "movdqu xmm4, [rsi + 64]\n movdqu xmm5, [rsi + 80]\n",
-        "movdqu xmm6, [rsi + 96]\n movdqu xmm7, [rsi + 112]\n",
+        ex!("movdqu xmm0, [rsi]"), ex!("movdqu xmm1, [rsi + 16]"),
+        ex!("movdqu xmm2, [rsi + 32]"), ex!("movdqu xmm3, [rsi + 48]"),
+        ex!("movdqu xmm4, [rsi + 64]"), ex!("movdqu xmm5, [rsi + 80]"),
+        ex!("movdqu xmm6, [rsi + 96]"), ex!("movdqu xmm7, [rsi + 112]"),
         "cmp rcx, 256\n jb 4f\n",
-        "movdqu xmm8, [rsi + 128]\n movdqu xmm9, [rsi + 144]\n",
-        "movdqu xmm10, [rsi + 160]\n movdqu xmm11, [rsi + 176]\n",
-        "movdqu xmm12, [rsi + 192]\n movdqu xmm13, [rsi + 208]\n",
-        "movdqu xmm14, [rsi + 224]\n movdqu xmm15, [rsi + 240]\n",
-        "movdqu [rdi + 128], xmm8\n movdqu [rdi + 144], xmm9\n",
-        "movdqu [rdi + 160], xmm10\n movdqu [rdi + 176], xmm11\n",
-        "movdqu [rdi + 192], xmm12\n movdqu [rdi + 208], xmm13\n",
-        "movdqu [rdi + 224], xmm14\n movdqu [rdi + 240], xmm15\n",
+        ex!("movdqu xmm8, [rsi + 128]"), ex!("movdqu xmm9, [rsi + 144]"),
+        ex!("movdqu xmm10, [rsi + 160]"), ex!("movdqu xmm11, [rsi + 176]"),
+        ex!("movdqu xmm12, [rsi + 192]"), ex!("movdqu xmm13, [rsi + 208]"),
+        ex!("movdqu xmm14, [rsi + 224]"), ex!("movdqu xmm15, [rsi + 240]"),
+        ex!("movdqu [rdi + 128], xmm8"), ex!("movdqu [rdi + 144], xmm9"),
+        ex!("movdqu [rdi + 160], xmm10"), ex!("movdqu [rdi + 176], xmm11"),
+        ex!("movdqu [rdi + 192], xmm12"), ex!("movdqu [rdi + 208], xmm13"),
+        ex!("movdqu [rdi + 224], xmm14"), ex!("movdqu [rdi + 240], xmm15"),
         "4:\n",
-        "movdqu [rdi], xmm0\n movdqu [rdi + 16], xmm1\n",
-        "movdqu [rdi + 32], xmm2\n movdqu [rdi + 48], xmm3\n",
-        "movdqu [rdi + 64], xmm4\n movdqu [rdi + 80], xmm5\n",
-        "movdqu [rdi + 96], xmm6\n movdqu [rdi + 112], xmm7\n",
+        ex!("movdqu [rdi], xmm0"), ex!("movdqu [rdi + 16], xmm1"),
+        ex!("movdqu [rdi + 32], xmm2"), ex!("movdqu [rdi + 48], xmm3"),
+        ex!("movdqu [rdi + 64], xmm4"), ex!("movdqu [rdi + 80], xmm5"),
+        ex!("movdqu [rdi + 96], xmm6"), ex!("movdqu [rdi + 112], xmm7"),
         "cmp rcx, 256\n jae 9f\n",
         "add rsi, 128\n add rdi, 128\n",
         "5:\n test cl, 64\n jz 2f\n",
-        "movdqu xmm0, [rsi]\n movdqu xmm1, [rsi + 16]\n",
-        "movdqu xmm2, [rsi + 32]\n movdqu xmm3, [rsi + 48]\n",
-        "movdqu [rdi], xmm0\n movdqu [rdi + 16], xmm1\n",
-        "movdqu [rdi + 32], xmm2\n movdqu [rdi + 48], xmm3\n",
+        ex!("movdqu xmm0, [rsi]"), ex!("movdqu xmm1, [rsi + 16]"),
+        ex!("movdqu xmm2, [rsi + 32]"), ex!("movdqu xmm3, [rsi + 48]"),
+        ex!("movdqu [rdi], xmm0"), ex!("movdqu [rdi + 16], xmm1"),
+        ex!("movdqu [rdi + 32], xmm2"), ex!("movdqu [rdi + 48], xmm3"),
         "add rsi, 64\n add rdi, 64\n",
         "2:\n test cl, 32\n jz 2f\n",
-        "movdqu xmm0, [rsi]\n movdqu xmm1, [rsi + 16]\n",
-        "movdqu [rdi], xmm0\n movdqu [rdi + 16], xmm1\n",
+        ex!("movdqu xmm0, [rsi]"), ex!("movdqu xmm1, [rsi + 16]"),
+        ex!("movdqu [rdi], xmm0"), ex!("movdqu [rdi + 16], xmm1"),
         "add rsi, 32\n add rdi, 32\n",
         "2:\n test cl, 31\n jz 9f\n",
         "test cl, 16\n jz 2f\n",
-        "movdqu xmm0, [rsi]\n movdqu [rdi], xmm0\n",
+        ex!("movdqu xmm0, [rsi]"), ex!("movdqu [rdi], xmm0"),
         "add rsi, 16\n add rdi, 16\n",
         "2:\n",
         tail_gpr!(),
         "9:\n",
+        fixup!(),
     )
 );
 
@@ -796,18 +797,19 @@ copy_fn!(
         // 64 - r = 63 - ((len - 1) & 63) bits.
         "lea rax, [rcx - 1]\n and eax, 63\n mov r8d, 63\n sub r8d, eax\n",
         "xor edx, edx\n bts rdx, r8\n dec rdx\n not rdx\n kmovq k1, rdx\n",
-        "vmovdqu64 zmm0, [rsi]\n vmovdqu64 zmm1, [rsi + 64]\n",
-        "vmovdqu64 zmm2, [rsi + 128]\n vmovdqu64 zmm3, [rsi + 192]\n",
-        "cmp rcx, 320\n jbe 2f\n vmovdqu64 zmm4, [rsi + 256]\n",
-        "cmp rcx, 384\n jbe 2f\n vmovdqu64 zmm5, [rsi + 320]\n",
-        "cmp rcx, 448\n jbe 2f\n vmovdqu64 zmm6, [rsi + 384]\n",
-        "2:\n vmovdqu8 zmm7 {{k1}} {{z}}, [rsi + rcx - 64]\n",
-        "vmovdqu64 [rdi], zmm0\n vmovdqu64 [rdi + 64], zmm1\n",
-        "vmovdqu64 [rdi + 128], zmm2\n vmovdqu64 [rdi + 192], zmm3\n",
-        "cmp rcx, 320\n jbe 2f\n vmovdqu64 [rdi + 256], zmm4\n",
-        "cmp rcx, 384\n jbe 2f\n vmovdqu64 [rdi + 320], zmm5\n",
-        "cmp rcx, 448\n jbe 2f\n vmovdqu64 [rdi + 384], zmm6\n",
-        "2:\n vmovdqu8 [rdi + rcx - 64] {{k1}}, zmm7\n",
+        ex!("vmovdqu64 zmm0, [rsi]"), ex!("vmovdqu64 zmm1, [rsi + 64]"),
+        ex!("vmovdqu64 zmm2, [rsi + 128]"), ex!("vmovdqu64 zmm3, [rsi + 192]"),
+        "cmp rcx, 320\n jbe 2f\n", ex!("vmovdqu64 zmm4, [rsi + 256]"),
+        "cmp rcx, 384\n jbe 2f\n", ex!("vmovdqu64 zmm5, [rsi + 320]"),
+        "cmp rcx, 448\n jbe 2f\n", ex!("vmovdqu64 zmm6, [rsi + 384]"),
+        "2:\n", ex!("vmovdqu8 zmm7 {{k1}} {{z}}, [rsi + rcx - 64]"),
+        ex!("vmovdqu64 [rdi], zmm0"), ex!("vmovdqu64 [rdi + 64], zmm1"),
+        ex!("vmovdqu64 [rdi + 128], zmm2"), ex!("vmovdqu64 [rdi + 192], zmm3"),
+        "cmp rcx, 320\n jbe 2f\n", ex!("vmovdqu64 [rdi + 256], zmm4"),
+        "cmp rcx, 384\n jbe 2f\n", ex!("vmovdqu64 [rdi + 320], zmm5"),
+        "cmp rcx, 448\n jbe 2f\n", ex!("vmovdqu64 [rdi + 384], zmm6"),
+        "2:\n", ex!("vmovdqu8 [rdi + rcx - 64] {{k1}}, zmm7"),
+        fixup!(),
         "vzeroupper\n",
     )
 );
@@ -839,8 +841,9 @@ copy_fn!(
 /// - `65 <= len <= 256`;
 /// - the CPU supports AVX-512F (checked by the caller).
 #[inline(always)]
-pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!((65..=256).contains(&len));
+    let fault: usize;
     if len <= 128 {
         // Both loads come before both stores, in the same order, so each
         // destination byte gets the later read. Clobbers: every register the
@@ -851,15 +854,17 @@ pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
         unsafe {
             asm_inline_vec!(
                 concat!(
-                    "vmovdqu64 zmm0, [{s}]\n",
-                    "vmovdqu64 zmm1, [{s} + {n} - 64]\n",
-                    "vmovdqu64 [{d}], zmm0\n",
-                    "vmovdqu64 [{d} + {n} - 64], zmm1\n",
+                    ex!("vmovdqu64 zmm0, [{s}]"),
+                    ex!("vmovdqu64 zmm1, [{s} + {n} - 64]"),
+                    ex!("vmovdqu64 [{d}], zmm0"),
+                    ex!("vmovdqu64 [{d} + {n} - 64], zmm1"),
+                    fixup!(),
                     "vzeroupper",
                 ),
                 s = in(reg) src,
                 d = in(reg) dst,
                 n = in(reg) len,
+                inout("r11") 0usize => fault,
                 options(nostack, preserves_flags),
             );
         }
@@ -869,23 +874,26 @@ pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
         unsafe {
             asm_inline_vec!(
                 concat!(
-                    "vmovdqu64 zmm0, [{s}]\n",
-                    "vmovdqu64 zmm1, [{s} + 64]\n",
-                    "vmovdqu64 zmm2, [{s} + {n} - 128]\n",
-                    "vmovdqu64 zmm3, [{s} + {n} - 64]\n",
-                    "vmovdqu64 [{d}], zmm0\n",
-                    "vmovdqu64 [{d} + 64], zmm1\n",
-                    "vmovdqu64 [{d} + {n} - 128], zmm2\n",
-                    "vmovdqu64 [{d} + {n} - 64], zmm3\n",
+                    ex!("vmovdqu64 zmm0, [{s}]"),
+                    ex!("vmovdqu64 zmm1, [{s} + 64]"),
+                    ex!("vmovdqu64 zmm2, [{s} + {n} - 128]"),
+                    ex!("vmovdqu64 zmm3, [{s} + {n} - 64]"),
+                    ex!("vmovdqu64 [{d}], zmm0"),
+                    ex!("vmovdqu64 [{d} + 64], zmm1"),
+                    ex!("vmovdqu64 [{d} + {n} - 128], zmm2"),
+                    ex!("vmovdqu64 [{d} + {n} - 64], zmm3"),
+                    fixup!(),
                     "vzeroupper",
                 ),
                 s = in(reg) src,
                 d = in(reg) dst,
                 n = in(reg) len,
+                inout("r11") 0usize => fault,
                 options(nostack, preserves_flags),
             );
         }
     }
+    fault
 }
 
 /// `load` of 65 to 256 bytes with AVX2: four or eight unaligned 32-byte
@@ -903,8 +911,9 @@ pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
 /// - `65 <= len <= 256`;
 /// - the CPU supports AVX2 (checked by the caller).
 #[inline(always)]
-pub(super) unsafe fn load_mid_avx2(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn load_mid_avx2(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!((65..=256).contains(&len));
+    let fault: usize;
     if len <= 128 {
         // SAFETY: 65 <= len <= 128, so the pieces at 0, 32, len-64 and
         // len-32 lie in both valid regions; AVX2 is present (caller); each
@@ -914,19 +923,21 @@ pub(super) unsafe fn load_mid_avx2(src: *const u8, dst: *mut u8, len: usize) {
         unsafe {
             asm_inline_vec!(
                 concat!(
-                    "vmovdqu ymm0, [{s}]\n",
-                    "vmovdqu ymm1, [{s} + 32]\n",
-                    "vmovdqu ymm2, [{s} + {n} - 64]\n",
-                    "vmovdqu ymm3, [{s} + {n} - 32]\n",
-                    "vmovdqu [{d}], ymm0\n",
-                    "vmovdqu [{d} + 32], ymm1\n",
-                    "vmovdqu [{d} + {n} - 64], ymm2\n",
-                    "vmovdqu [{d} + {n} - 32], ymm3\n",
+                    ex!("vmovdqu ymm0, [{s}]"),
+                    ex!("vmovdqu ymm1, [{s} + 32]"),
+                    ex!("vmovdqu ymm2, [{s} + {n} - 64]"),
+                    ex!("vmovdqu ymm3, [{s} + {n} - 32]"),
+                    ex!("vmovdqu [{d}], ymm0"),
+                    ex!("vmovdqu [{d} + 32], ymm1"),
+                    ex!("vmovdqu [{d} + {n} - 64], ymm2"),
+                    ex!("vmovdqu [{d} + {n} - 32], ymm3"),
+                    fixup!(),
                     "vzeroupper",
                 ),
                 s = in(reg) src,
                 d = in(reg) dst,
                 n = in(reg) len,
+                inout("r11") 0usize => fault,
                 options(nostack, preserves_flags),
             );
         }
@@ -936,31 +947,34 @@ pub(super) unsafe fn load_mid_avx2(src: *const u8, dst: *mut u8, len: usize) {
         unsafe {
             asm_inline_vec!(
                 concat!(
-                    "vmovdqu ymm0, [{s}]\n",
-                    "vmovdqu ymm1, [{s} + 32]\n",
-                    "vmovdqu ymm2, [{s} + 64]\n",
-                    "vmovdqu ymm3, [{s} + 96]\n",
-                    "vmovdqu ymm4, [{s} + {n} - 128]\n",
-                    "vmovdqu ymm5, [{s} + {n} - 96]\n",
-                    "vmovdqu ymm6, [{s} + {n} - 64]\n",
-                    "vmovdqu ymm7, [{s} + {n} - 32]\n",
-                    "vmovdqu [{d}], ymm0\n",
-                    "vmovdqu [{d} + 32], ymm1\n",
-                    "vmovdqu [{d} + 64], ymm2\n",
-                    "vmovdqu [{d} + 96], ymm3\n",
-                    "vmovdqu [{d} + {n} - 128], ymm4\n",
-                    "vmovdqu [{d} + {n} - 96], ymm5\n",
-                    "vmovdqu [{d} + {n} - 64], ymm6\n",
-                    "vmovdqu [{d} + {n} - 32], ymm7\n",
+                    ex!("vmovdqu ymm0, [{s}]"),
+                    ex!("vmovdqu ymm1, [{s} + 32]"),
+                    ex!("vmovdqu ymm2, [{s} + 64]"),
+                    ex!("vmovdqu ymm3, [{s} + 96]"),
+                    ex!("vmovdqu ymm4, [{s} + {n} - 128]"),
+                    ex!("vmovdqu ymm5, [{s} + {n} - 96]"),
+                    ex!("vmovdqu ymm6, [{s} + {n} - 64]"),
+                    ex!("vmovdqu ymm7, [{s} + {n} - 32]"),
+                    ex!("vmovdqu [{d}], ymm0"),
+                    ex!("vmovdqu [{d} + 32], ymm1"),
+                    ex!("vmovdqu [{d} + 64], ymm2"),
+                    ex!("vmovdqu [{d} + 96], ymm3"),
+                    ex!("vmovdqu [{d} + {n} - 128], ymm4"),
+                    ex!("vmovdqu [{d} + {n} - 96], ymm5"),
+                    ex!("vmovdqu [{d} + {n} - 64], ymm6"),
+                    ex!("vmovdqu [{d} + {n} - 32], ymm7"),
+                    fixup!(),
                     "vzeroupper",
                 ),
                 s = in(reg) src,
                 d = in(reg) dst,
                 n = in(reg) len,
+                inout("r11") 0usize => fault,
                 options(nostack, preserves_flags),
             );
         }
     }
+    fault
 }
 
 /// `store` and `copy` of 65 to 256 bytes with AVX2, inlined into the caller
@@ -986,8 +1000,9 @@ pub(super) unsafe fn load_mid_avx2(src: *const u8, dst: *mut u8, len: usize) {
 /// - `65 <= len <= 256`;
 /// - the CPU supports AVX2 (checked by the caller).
 #[inline(always)]
-pub(super) unsafe fn store_mid_avx2(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn store_mid_avx2(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!((65..=256).contains(&len));
+    let fault: usize;
     // SAFETY: the steps below move 256 bytes (len == 256) or 128 bytes
     // (len >= 128) and then the pieces 64, 32, 16, 8, 4, 2, 1 whose bits are
     // set in what is left (len < 256 there, so bits 6..0 of `rcx`), each
@@ -1002,40 +1017,44 @@ pub(super) unsafe fn store_mid_avx2(src: *const u8, dst: *mut u8, len: usize) {
                 "cmp rcx, 128\n jb 5f\n",
                 // 128 to 256: the first 128 bytes, and for exactly 256 the
                 // next 128, all loads before the stores.
-                "vmovdqu ymm0, [rsi]\n vmovdqu ymm1, [rsi + 32]\n",
-                "vmovdqu ymm2, [rsi + 64]\n vmovdqu ymm3, [rsi + 96]\n",
+                ex!("vmovdqu ymm0, [rsi]"), ex!("vmovdqu ymm1, [rsi + 32]"),
+                ex!("vmovdqu ymm2, [rsi + 64]"), ex!("vmovdqu ymm3, [rsi + 96]"),
                 "cmp rcx, 256\n jb 4f\n",
-                "vmovdqu ymm4, [rsi + 128]\n vmovdqu ymm5, [rsi + 160]\n",
-                "vmovdqu ymm6, [rsi + 192]\n vmovdqu ymm7, [rsi + 224]\n",
-                "vmovdqu [rdi], ymm0\n vmovdqu [rdi + 32], ymm1\n",
-                "vmovdqu [rdi + 64], ymm2\n vmovdqu [rdi + 96], ymm3\n",
-                "vmovdqu [rdi + 128], ymm4\n vmovdqu [rdi + 160], ymm5\n",
-                "vmovdqu [rdi + 192], ymm6\n vmovdqu [rdi + 224], ymm7\n",
+                ex!("vmovdqu ymm4, [rsi + 128]"), ex!("vmovdqu ymm5, [rsi + 160]"),
+                ex!("vmovdqu ymm6, [rsi + 192]"), ex!("vmovdqu ymm7, [rsi + 224]"),
+                ex!("vmovdqu [rdi], ymm0"), ex!("vmovdqu [rdi + 32], ymm1"),
+                ex!("vmovdqu [rdi + 64], ymm2"), ex!("vmovdqu [rdi + 96], ymm3"),
+                ex!("vmovdqu [rdi + 128], ymm4"), ex!("vmovdqu [rdi + 160], ymm5"),
+                ex!("vmovdqu [rdi + 192], ymm6"), ex!("vmovdqu [rdi + 224], ymm7"),
                 "jmp 9f\n",
                 "4:\n",
-                "vmovdqu [rdi], ymm0\n vmovdqu [rdi + 32], ymm1\n",
-                "vmovdqu [rdi + 64], ymm2\n vmovdqu [rdi + 96], ymm3\n",
+                ex!("vmovdqu [rdi], ymm0"), ex!("vmovdqu [rdi + 32], ymm1"),
+                ex!("vmovdqu [rdi + 64], ymm2"), ex!("vmovdqu [rdi + 96], ymm3"),
                 "add rsi, 128\n add rdi, 128\n",
                 // Fewer than 128 bytes left: bits 6..0 of `rcx`.
                 "5:\n test cl, 64\n jz 2f\n",
-                "vmovdqu ymm0, [rsi]\n vmovdqu ymm1, [rsi + 32]\n",
-                "vmovdqu [rdi], ymm0\n vmovdqu [rdi + 32], ymm1\n",
+                ex!("vmovdqu ymm0, [rsi]"), ex!("vmovdqu ymm1, [rsi + 32]"),
+                ex!("vmovdqu [rdi], ymm0"), ex!("vmovdqu [rdi + 32], ymm1"),
                 "add rsi, 64\n add rdi, 64\n",
                 "2:\n test cl, 32\n jz 2f\n",
-                "vmovdqu ymm0, [rsi]\n vmovdqu [rdi], ymm0\n",
+                ex!("vmovdqu ymm0, [rsi]"), ex!("vmovdqu [rdi], ymm0"),
                 "add rsi, 32\n add rdi, 32\n",
                 "2:\n test cl, 31\n jz 9f\n",
                 tail_16!(),
                 tail_gpr!(),
-                "9:\n vzeroupper",
+                "9:\n",
+                fixup!(),
+                "vzeroupper",
             ),
             inout("rsi") src => _,
             inout("rdi") dst => _,
             inout("rcx") len => _,
             out("rax") _,
+            inout("r11") 0usize => fault,
             options(nostack),
         );
     }
+    fault
 }
 
 /// The template of [`store_mid_avx512`] for `$q` whole 64-byte pieces
@@ -1048,36 +1067,39 @@ macro_rules! store_mid_tpl {
     (1) => {
         concat!(
             store_mid_tpl!(mask),
-            "vmovdqu64 zmm0, [{s}]\n",
-            "vmovdqu8 zmm1 {{k1}} {{z}}, [{s} + {n} - 64]\n",
-            "vmovdqu64 [{d}], zmm0\n",
-            "vmovdqu8 [{d} + {n} - 64] {{k1}}, zmm1\n",
+            ex!("vmovdqu64 zmm0, [{s}]"),
+            ex!("vmovdqu8 zmm1 {{k1}} {{z}}, [{s} + {n} - 64]"),
+            ex!("vmovdqu64 [{d}], zmm0"),
+            ex!("vmovdqu8 [{d} + {n} - 64] {{k1}}, zmm1"),
+            fixup!(),
             "vzeroupper",
         )
     };
     (2) => {
         concat!(
             store_mid_tpl!(mask),
-            "vmovdqu64 zmm0, [{s}]\n",
-            "vmovdqu64 zmm1, [{s} + 64]\n",
-            "vmovdqu8 zmm2 {{k1}} {{z}}, [{s} + {n} - 64]\n",
-            "vmovdqu64 [{d}], zmm0\n",
-            "vmovdqu64 [{d} + 64], zmm1\n",
-            "vmovdqu8 [{d} + {n} - 64] {{k1}}, zmm2\n",
+            ex!("vmovdqu64 zmm0, [{s}]"),
+            ex!("vmovdqu64 zmm1, [{s} + 64]"),
+            ex!("vmovdqu8 zmm2 {{k1}} {{z}}, [{s} + {n} - 64]"),
+            ex!("vmovdqu64 [{d}], zmm0"),
+            ex!("vmovdqu64 [{d} + 64], zmm1"),
+            ex!("vmovdqu8 [{d} + {n} - 64] {{k1}}, zmm2"),
+            fixup!(),
             "vzeroupper",
         )
     };
     (3) => {
         concat!(
             store_mid_tpl!(mask),
-            "vmovdqu64 zmm0, [{s}]\n",
-            "vmovdqu64 zmm1, [{s} + 64]\n",
-            "vmovdqu64 zmm2, [{s} + 128]\n",
-            "vmovdqu8 zmm3 {{k1}} {{z}}, [{s} + {n} - 64]\n",
-            "vmovdqu64 [{d}], zmm0\n",
-            "vmovdqu64 [{d} + 64], zmm1\n",
-            "vmovdqu64 [{d} + 128], zmm2\n",
-            "vmovdqu8 [{d} + {n} - 64] {{k1}}, zmm3\n",
+            ex!("vmovdqu64 zmm0, [{s}]"),
+            ex!("vmovdqu64 zmm1, [{s} + 64]"),
+            ex!("vmovdqu64 zmm2, [{s} + 128]"),
+            ex!("vmovdqu8 zmm3 {{k1}} {{z}}, [{s} + {n} - 64]"),
+            ex!("vmovdqu64 [{d}], zmm0"),
+            ex!("vmovdqu64 [{d} + 64], zmm1"),
+            ex!("vmovdqu64 [{d} + 128], zmm2"),
+            ex!("vmovdqu8 [{d} + {n} - 64] {{k1}}, zmm3"),
+            fixup!(),
             "vzeroupper",
         )
     };
@@ -1112,8 +1134,9 @@ macro_rules! store_mid_tpl {
 /// - `65 <= len <= 256`;
 /// - the CPU supports AVX-512F and AVX-512BW (checked by the caller).
 #[inline(always)]
-pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!((65..=256).contains(&len));
+    let fault: usize;
     // Whole pieces before the masked one, and the shift that leaves
     // `len - 64 * q` (1 to 64) low bits of the mask set.
     let q = (len - 1) / 64;
@@ -1139,6 +1162,7 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
                     m = out(reg) _,
                     inout("rcx") c => _,
                     out("k1") _,
+                    inout("r11") 0usize => fault,
                     options(nostack),
                 );
             }
@@ -1149,6 +1173,7 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
         2 => block!(2),
         _ => block!(3),
     }
+    fault
 }
 
 /// `rep movsb` for `load`: a shared source, a private destination; followed
@@ -1186,7 +1211,8 @@ pub(super) unsafe fn store_mid_avx512(src: *const u8, dst: *mut u8, len: usize) 
 /// Behavior is undefined if any of these is violated:
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
 #[inline(never)]
-pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize) -> usize {
+    let fault: usize;
     // Options: `nostack`; not `preserves_flags` (conservative for string
     // microcode); never `nomem`/`readonly`: it reads and writes memory.
     // SAFETY: `rep movsb` copies `len` bytes ascending (DF is clear on entry
@@ -1195,15 +1221,18 @@ pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize)
     // memory.
     unsafe {
         asm!(
-            "rep movsb",
+            ex!("rep movsb"),
+            fixup!(),
             "sfence",
             "lfence",
             inout("rcx") len => _,
             inout("rsi") src => _,
             inout("rdi") dst => _,
+            inout("r11") 0usize => fault,
             options(nostack),
         );
     }
+    fault
 }
 
 /// `rep movsb` for a shared destination (`store`, `copy`): as
@@ -1217,20 +1246,24 @@ pub(super) unsafe fn rep_movsb_private(src: *const u8, dst: *mut u8, len: usize)
 /// Behavior is undefined if any of these is violated:
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`.
 #[inline(never)]
-pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) {
+pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) -> usize {
+    let fault: usize;
     // SAFETY: as in `rep_movsb_private`; the fences touch no memory.
     unsafe {
         asm!(
             "sfence",
-            "rep movsb",
+            ex!("rep movsb"),
+            fixup!(),
             "sfence",
             "lfence",
             inout("rcx") len => _,
             inout("rsi") src => _,
             inout("rdi") dst => _,
+            inout("r11") 0usize => fault,
             options(nostack),
         );
     }
+    fault
 }
 
 /// `rep stosb` between two `sfence` (see [`rep_movsb_shared`]; a fill
@@ -1241,19 +1274,23 @@ pub(super) unsafe fn rep_movsb_shared(src: *const u8, dst: *mut u8, len: usize) 
 /// Behavior is undefined if any of these is violated:
 /// - the kernel contract in `imp/mod.rs` holds for `dst`, `len`.
 #[inline(never)]
-pub(super) unsafe fn rep_stosb(dst: *mut u8, byte: u8, len: usize) {
+pub(super) unsafe fn rep_stosb(dst: *mut u8, byte: u8, len: usize) -> usize {
+    let fault: usize;
     // SAFETY: `rep stosb` writes `len` bytes ascending (DF clear), each
     // exactly once, inside the valid region (caller). Options as in
     // `rep_movsb_private`.
     unsafe {
         asm!(
             "sfence",
-            "rep stosb",
+            ex!("rep stosb"),
+            fixup!(),
             "sfence",
             inout("rcx") len => _,
             inout("rdi") dst => _,
             in("al") byte,
+            inout("r11") 0usize => fault,
             options(nostack),
         );
     }
+    fault
 }
