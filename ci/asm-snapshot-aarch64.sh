@@ -84,7 +84,7 @@ generate() {
     } | awk -F '\t' '
         $1 != cur { if (cur != "") print ""; cur = $1; print "== " $1 }
         { print $2 }
-    ' | c++filt | sed -E 's/::h[0-9a-f]{16}//g; s/17h[0-9a-f]{16}E/17h<hash>E/g; s/Cs[0-9A-Za-z]+_/Cs<hash>_/g'
+    ' | c++filt | sed -E 's/::h[0-9a-f]{16}//g; s/\.[0-9a-f]{32}\./.<hash>./g; s/17h[0-9a-f]{16}E/17h<hash>E/g; s/Cs[0-9A-Za-z]+_/Cs<hash>_/g'
 }
 
 new=$(mktemp)

@@ -9,7 +9,6 @@ mod common;
 #[path = "../examples/ring/spsc.rs"]
 mod spsc;
 
-use core::mem::size_of;
 use core::sync::atomic::AtomicBool;
 use core::time::Duration;
 use std::thread;

@@ -98,7 +98,10 @@ pub(crate) use self::aarch64 as selected;
 )))]
 pub(crate) use self::portable as selected;
 
-pub(crate) use self::selected::{copy, fill, load, store, store_value, value_store_covers};
+pub(crate) use self::selected::{copy, fill, load, store, store_value};
+// Only `SeqLock` asks, and it needs 64-bit atomics.
+#[cfg(target_has_atomic = "64")]
+pub(crate) use self::selected::value_store_covers;
 
 /// One implementation of the four kernels, as function pointers. Each
 /// returns 0, or the address that faulted (see the kernel contract).
