@@ -228,9 +228,10 @@ fn child_process() {
 #[test]
 fn reader_sees_whole_values_and_survives_a_killed_writer() {
     let mut region = Region::create(LEN);
+    Lock::init_in(region.parts().0, Header::new(0)).unwrap(); // before the child runs
     let mut child = spawn_child(&region, "protocol");
     let (lock_bytes, control) = region.parts();
-    let lock = Lock::init_in(lock_bytes, Header::new(0)).unwrap();
+    let lock = Lock::from_bytes(lock_bytes).unwrap();
 
     // Phase 1: read while the child writes.
     let start = Instant::now();
@@ -308,9 +309,10 @@ fn reader_sees_whole_values_and_survives_a_killed_writer() {
 #[test]
 fn a_writer_without_the_protocol_is_caught() {
     let mut region = Region::create(LEN);
+    Lock::init_in(region.parts().0, Header::new(0)).unwrap(); // before the child runs
     let _child = spawn_child(&region, "raw");
     let (lock_bytes, control) = region.parts();
-    let lock = Lock::init_in(lock_bytes, Header::new(0)).unwrap();
+    let lock = Lock::from_bytes(lock_bytes).unwrap();
 
     let start = Instant::now();
     let mut reads = 0u64;
@@ -346,9 +348,12 @@ fn thread_cpu_time() -> Duration {
 #[test]
 fn writer_survives_a_peer_that_exits_holding_the_lock() {
     let mut region = Region::create(LEN);
+    // Set the lock up before the child can see it: an `init_in` after the
+    // child took the lock would reset the counter to even behind its back.
+    Lock::init_in(region.parts().0, Header::new(7)).unwrap();
     let mut child = spawn_child(&region, "odd_exit");
     let (lock_bytes, control) = region.parts();
-    let lock = Lock::init_in(lock_bytes, Header::new(7)).unwrap();
+    let lock = Lock::from_bytes(lock_bytes).unwrap();
     wait_for(
         "the child to take the lock",
         Duration::from_secs(30),
