@@ -315,9 +315,10 @@ impl SharedMemory {
     /// ```
     #[inline]
     pub fn as_bytes(&self) -> &AtomicBytes {
-        // Truncation of the file by another process is outside the contract
-        // (type docs); other processes and the kernel may write the mapping
-        // in any way, which an atomic view allows.
+        // Other processes and the kernel may write the mapping in any way,
+        // which an atomic view allows. If the file is truncated, accesses past
+        // its end fault; the constructors installed the fault handler, so the
+        // crate's kernels turn that into `Error::Fault` or a panic (type docs).
         // SAFETY: the mapping is `len <= isize::MAX` (`check_len`) valid bytes
         // until `drop` unmaps it, which cannot happen while `self` is
         // borrowed, and this process reaches it only through `AtomicBytes`.
