@@ -43,6 +43,9 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$qemu -L /usr/aarch64-linu
 # serialised, and each of them alone passed 150 of 150. Our own threads still
 # run concurrently inside each test, which is what the tests need.
 export RUST_TEST_THREADS=1
+# Tells the few tests that check the host kernel's bookkeeping (page
+# residency after MAP_POPULATE) that qemu-user stands in between.
+export BYTEWISE_QEMU_USER=1
 
 echo "cross: cargo test --target $target (runner: $qemu, one test at a time)"
 start=$SECONDS

@@ -314,15 +314,24 @@ fn populate_maps_every_page_up_front() {
         "a plain mapping is not prefaulted"
     );
 
+    // qemu-user (ci/cross.sh sets BYTEWISE_QEMU_USER) maps guest memory
+    // itself and does not prefault it for MAP_POPULATE; the residency check
+    // only means something on a real kernel.
+    let check_rss = std::env::var_os("BYTEWISE_QEMU_USER").is_none();
+    if !check_rss {
+        eprintln!("populate: residency not checked under qemu-user (no MAP_POPULATE emulation)");
+    }
     let ro = SharedMemory::options()
         .populate()
         .open_read_only(&path.0)
         .unwrap();
-    assert_eq!(
-        rss_kb(ro.as_ptr()),
-        LEN as u64 / 1024,
-        "every page is resident"
-    );
+    if check_rss {
+        assert_eq!(
+            rss_kb(ro.as_ptr()),
+            LEN as u64 / 1024,
+            "every page is resident"
+        );
+    }
     assert_eq!(ro.to_vec(Ordering::Relaxed), data);
 
     let shm = SharedMemory::create(LEN).unwrap();
@@ -330,7 +339,9 @@ fn populate_maps_every_page_up_front() {
         .populate()
         .map(shm.as_fd().try_clone_to_owned().unwrap())
         .unwrap();
-    assert_eq!(rss_kb(rw.as_ptr()), LEN as u64 / 1024);
+    if check_rss {
+        assert_eq!(rss_kb(rw.as_ptr()), LEN as u64 / 1024);
+    }
     rw.write_at(LEN - 3, b"end").unwrap();
     assert_eq!(shm.read_obj::<[u8; 3]>(LEN - 3).unwrap(), *b"end");
 }
