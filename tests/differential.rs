@@ -13,6 +13,8 @@
 //! - larger lengths up to 64 MiB, crossing every threshold of the dispatch
 //!   (loop choice, backward loop, `rep movsb`, non-temporal stores), at a few
 //!   misalignments, including pairs that are 4K-aliased and not co-aligned;
+//! - destinations that end around a page boundary, at the lengths where
+//!   the AVX-512 loop aligns its destination only when it crosses a page;
 //! - each length threshold +-64 and +-1 on the public dispatch, also with
 //!   AVX-512 or AVX2 masked out, at every misalignment of either side;
 //! - a negative control: a kernel that is wrong at one length is caught;
@@ -229,6 +231,33 @@ fn thresholds_match_portable() {
             for &(s, d) in &mis {
                 for op in OPS {
                     for kernel in &dispatch {
+                        check(&portable, kernel, &mut bufs, op, len, s, d);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Destinations that end just before, at and just after a 4 KiB page
+/// boundary, with co-aligned and not co-aligned sources, at the lengths
+/// where the AVX-512 loop decides by page crossing whether to align its
+/// destination first (512 B to 2 KiB), and around them; every kernel.
+#[test]
+fn page_crossing_destinations_match_portable() {
+    let (portable, kernels) = asm_kernels();
+    let mut bufs = Bufs::new(3 * 4096);
+    let base = bufs.out.as_mut_ptr().wrapping_add(GUARD).addr();
+    let to_page = base.wrapping_neg() % 4096;
+    for len in [
+        448usize, 511, 512, 513, 700, 1000, 1024, 1500, 2047, 2048, 2112,
+    ] {
+        // `base + d + len` is the page boundary plus `delta`.
+        for delta in [-65isize, -64, -1, 0, 1, 63, 64, 65] {
+            let d = (to_page + 4096 - len).wrapping_add_signed(delta);
+            for s in [0, 1, 17, 63, d % 64] {
+                for op in OPS {
+                    for kernel in &kernels {
                         check(&portable, kernel, &mut bufs, op, len, s, d);
                     }
                 }
