@@ -381,11 +381,11 @@ impl AtomicBytes {
     #[inline]
     pub fn as_atomic_u32(&mut self) -> Result<&AtomicU32, Error> {
         let ptr = self.atomic_ptr::<AtomicU32>()?;
+        // The bytes are initialised (`AtomicU8`s) and interior-mutable; the
+        // borrow of `self` is exclusive, so this process accesses them only
+        // through the returned atomic while it lives.
         // SAFETY: `atomic_ptr` checked that `ptr` is aligned for `AtomicU32`
-        // and that the view has at least 4 bytes; they are initialised
-        // (`AtomicU8`s), interior-mutable and valid for the borrow of `self`,
-        // which is exclusive, so this process accesses them only through the
-        // returned atomic while it lives.
+        // and that the view has at least 4 bytes, valid for the borrow.
         Ok(unsafe { &*ptr })
     }
 

@@ -434,13 +434,13 @@ impl<T: Pod> AtomicPerByte<T> {
     /// ```
     #[inline]
     pub fn from_mut(value: &mut T) -> &Self {
+        // `value` is initialised (a valid `T: Pod` has no padding), which is
+        // the cell's invariant, and the cell only stores padding-free `T`s, so
+        // when the borrow ends `value` holds initialised bytes, possibly mixed
+        // from several stores: a valid `T` because `T: Pod`.
         // SAFETY: `Self` is `repr(transparent)` over `UnsafeCell<MaybeUninit<T>>`
         // (layout of `T`, a superset of its validity); the `&mut` is exclusive
-        // for the returned lifetime. `value` is initialised (a valid `T: Pod`
-        // has no padding), which is the cell's invariant, and the cell only
-        // stores padding-free `T`s, so when the borrow ends `value` holds
-        // initialised bytes, possibly mixed from several stores, which is a
-        // valid `T` because `T: Pod`.
+        // for the returned lifetime.
         unsafe { &*(value as *mut T as *const Self) }
     }
 }
@@ -525,10 +525,9 @@ impl<T: bytemuck::CheckedBitPattern> AtomicPerByte<T> {
     #[inline]
     #[track_caller]
     pub fn load_checked(&self, order: Ordering) -> Result<T, crate::Error> {
-        // SAFETY: `self.inner` is `size_of::<T>()` (at most `isize::MAX`)
-        // valid, writable bytes in an `UnsafeCell` that live as long as
-        // `&self`, and every access to them through `&self` is byte-wise
-        // atomic, as the view's accesses are.
+        // Every access to the cell through `&self` is byte-wise atomic.
+        // SAFETY: `self.inner` is `size_of::<T>()` (<= `isize::MAX`) valid,
+        // writable bytes in an `UnsafeCell`, live as long as `&self`.
         let bytes =
             unsafe { crate::AtomicBytes::from_raw_parts(self.inner.get().cast(), size_of::<T>()) };
         bytes.load_obj_checked(0, order)

@@ -59,17 +59,14 @@ impl AtomicBytes {
                  (map a file opened read-write with MmapRaw::map_raw)",
             ));
         }
-        // SAFETY:
-        // - `ptr` is non-null (memmap2 maps at least one byte, even for an
-        //   empty map), and the mapping is readable and writable (checked
-        //   above) for `len` bytes;
-        // - it stays mapped while `map` is borrowed: memmap2 unmaps it only
-        //   on drop, and `remap` needs `&mut MmapRaw`; the shared borrow
-        //   excludes both;
-        // - `len <= isize::MAX`, as for any mapping;
-        // - `MmapRaw` hands out only raw pointers, so any other access from
-        //   this process is an `unsafe` dereference whose author promises it
-        //   does not race non-atomically; other processes may write freely.
+        // `ptr` is non-null (memmap2 maps at least one byte, even for an empty
+        // map) and `len <= isize::MAX`, as for any mapping. It stays mapped
+        // while `map` is borrowed: memmap2 unmaps it only on drop, and `remap`
+        // needs `&mut MmapRaw`. `MmapRaw` hands out only raw pointers, so any
+        // other access from this process is an `unsafe` dereference whose
+        // author promises it does not race non-atomically.
+        // SAFETY: readable and writable (checked above) for `len` bytes for
+        // the borrow of `map`; this process accesses them atomically.
         Ok(unsafe { AtomicBytes::from_raw_parts(ptr, len) })
     }
 }

@@ -134,14 +134,12 @@ impl ReadOnlyBytes {
     /// ```
     #[inline]
     pub unsafe fn from_raw_parts<'a>(ptr: *const u8, len: usize) -> &'a ReadOnlyBytes {
-        // SAFETY: non-null, readable for `len <= isize::MAX` bytes during
-        // `'a`, not frozen by a reference, and atomic-only access are the
-        // caller's preconditions;
-        // `AtomicU8` has the layout of `u8`, so any `ptr` is aligned. A
-        // shared reference to atomics in memory that cannot be written is
-        // fine as long as nothing writes through it, and the only reference
-        // made here is kept inside `ReadOnlyBytes`, whose methods only load
-        // (relaxed, one byte at a time: see the type's docs).
+        // `AtomicU8` has the layout of `u8`, so any `ptr` is aligned. A shared
+        // reference to atomics in memory that cannot be written is fine as long
+        // as nothing writes through it: this one is kept inside `ReadOnlyBytes`,
+        // whose methods only load (relaxed, one byte at a time: type docs).
+        // SAFETY: non-null, readable for `len <= isize::MAX` bytes during `'a`,
+        // not frozen by a reference, and accessed only atomically (caller).
         let atoms: &'a [AtomicU8] = unsafe { core::slice::from_raw_parts(ptr.cast(), len) };
         Self::new(AtomicBytes::new(atoms))
     }

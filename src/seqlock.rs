@@ -739,11 +739,11 @@ impl<T: NoUninit> SeqLock<T> {
         // SAFETY: the returned `&mut T` can only write whole `T: NoUninit`
         // values (no padding), so every byte stays initialised.
         let data = unsafe { self.data.get_mut_uninit() };
-        // SAFETY: the data always holds a complete `T` when no write is
-        // running: `new` stores one, every write stores one, and an unwinding
-        // `update` leaves the old one. `&mut self` excludes running writes.
-        // (A lock in another process's memory is only reachable through
-        // `&SeqLock`, from `from_bytes`.)
+        // A lock in another process's memory is only reachable through
+        // `&SeqLock` (from `from_bytes`), never through `&mut self`.
+        // SAFETY: with no write running (`&mut self` excludes them) the data is
+        // a complete `T`: `new` and every write store one, and an unwinding
+        // `update` leaves the old one.
         unsafe { data.assume_init_mut() }
     }
 

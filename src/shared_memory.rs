@@ -345,12 +345,11 @@ impl SharedMemory {
     pub fn as_bytes_mut(&mut self) -> &mut AtomicBytes {
         let ptr = core::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.len);
         // Other processes and the kernel may write the mapping in any way,
-        // which an atomic view allows (type docs).
-        // SAFETY: `AtomicBytes` is `repr(transparent)` over `[AtomicU8]`,
-        // which has the layout of `[u8]`; the mapping is `len <= isize::MAX`
-        // (`check_len`) valid bytes until `drop` unmaps it, which cannot
-        // happen while `self` is borrowed; `&mut self` is exclusive, so no
-        // other view of this process exists while the returned one lives.
+        // which an atomic view allows (type docs). `AtomicBytes` is
+        // `repr(transparent)` over `[AtomicU8]`, which has the layout of `[u8]`.
+        // SAFETY: the mapping is `len <= isize::MAX` (`check_len`) valid bytes
+        // until `drop` unmaps it, impossible while `self` is borrowed; `&mut
+        // self` is exclusive, so no other view of this process exists meanwhile.
         unsafe { &mut *(ptr as *mut AtomicBytes) }
     }
 

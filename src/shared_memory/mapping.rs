@@ -390,11 +390,11 @@ impl SharedMemory {
         let start = self.head + offset;
         let first_page = start - start % rustix::param::page_size();
         let base = self.ptr.as_ptr().wrapping_sub(self.head);
+        // `msync` only writes dirty pages back to the file; it does not change
+        // the memory. `first_page` is page-aligned because `base` is.
         // SAFETY: `first_page..start + len` lies inside the mapping `base ..
-        // base + head + self.len` this value owns (the range check above,
-        // and `first_page <= start`), and `first_page` is page-aligned because
-        // `base` is. `msync` only writes dirty pages back to the file; it
-        // does not change the memory.
+        // base + head + self.len` this value owns (range check above, and
+        // `first_page <= start`).
         unsafe {
             rustix::mm::msync(
                 base.wrapping_add(first_page).cast(),
@@ -447,11 +447,10 @@ impl Mapping {
             Access::ReadOnly => ProtFlags::READ,
         };
         let flags = MapFlags::SHARED | populate_flag(populate);
-        // SAFETY:
-        // - the address hint is null, so the kernel picks an unused range and
-        //   no existing mapping (or Rust allocation) is replaced;
-        // - `map_len` is non-zero (`len` is) and at most `isize::MAX`;
-        // - `offset - head` is a multiple of the page size.
+        // `map_len` is non-zero (`len` is) and at most `isize::MAX`, and
+        // `offset - head` is a multiple of the page size.
+        // SAFETY: the address hint is null, so the kernel picks an unused
+        // range and no existing mapping (or Rust allocation) is replaced.
         let addr = unsafe {
             rustix::mm::mmap(
                 core::ptr::null_mut(),

@@ -167,14 +167,13 @@ impl ReadOnlySharedMemory {
     /// ```
     #[inline]
     pub fn as_bytes(&self) -> &ReadOnlyBytes {
-        // SAFETY: the mapping is `len <= isize::MAX` (`check_len`) readable
-        // bytes until `drop` unmaps it, which cannot happen while `self` is
-        // borrowed; `ptr` comes from `mmap`, not from a reference; this
-        // process reaches the bytes only through `ReadOnlyBytes`,
-        // whose accesses are atomic loads. Other processes may write them
-        // in any way. A truncation makes the pages past the new end fault;
-        // the kernels' faults are recovered and reported (type docs), and
-        // nothing here touches the bytes other than through them.
+        // Other processes may write the bytes in any way. A truncation makes
+        // the pages past the new end fault; the kernels' faults are recovered
+        // and reported (type docs), and nothing here touches the bytes
+        // otherwise. This process reaches them only through atomic loads.
+        // SAFETY: `ptr` comes from `mmap`, not from a reference, and is
+        // `len <= isize::MAX` (`check_len`) readable bytes until `drop`
+        // unmaps it, which cannot happen while `self` is borrowed.
         unsafe { ReadOnlyBytes::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 

@@ -934,11 +934,11 @@ pub(super) unsafe fn load_mid_avx2(src: *const u8, dst: *mut u8, len: usize) -> 
     debug_assert!((65..=256).contains(&len));
     let fault: usize;
     if len <= 128 {
-        // SAFETY: 65 <= len <= 128, so the pieces at 0, 32, len-64 and
-        // len-32 lie in both valid regions; AVX2 is present (caller); each
-        // access is atomic per byte (`src/imp/README.md`). Loads before
-        // stores, in the same order. Clobbers: `xmm0`-`xmm15`; `nostack`;
-        // `preserves_flags` (moves only).
+        // Loads before stores, in the same order. Clobbers: `xmm0`-`xmm15`;
+        // `nostack`; `preserves_flags` (moves only).
+        // SAFETY: 65 <= len <= 128, so the pieces at 0, 32, len-64 and len-32
+        // lie in both valid regions; AVX2 is present (caller); each access is
+        // atomic per byte (`src/imp/README.md`).
         unsafe {
             asm_inline_vec!(
                 concat!(
@@ -1022,14 +1022,13 @@ pub(super) unsafe fn load_mid_avx2(src: *const u8, dst: *mut u8, len: usize) -> 
 pub(super) unsafe fn store_mid_avx2(src: *const u8, dst: *mut u8, len: usize) -> usize {
     debug_assert!((65..=256).contains(&len));
     let fault: usize;
-    // SAFETY: the steps below move 256 bytes (len == 256) or 128 bytes
-    // (len >= 128) and then the pieces 64, 32, 16, 8, 4, 2, 1 whose bits are
-    // set in what is left (len < 256 there, so bits 6..0 of `rcx`), each
-    // starting where the previous one ended, so they tile `0..len` inside
-    // both valid regions (caller);
-    // AVX2 is present (caller); each access is atomic per byte
-    // (`src/imp/README.md`). Clobbers: the four operands, `xmm0`-`xmm15`;
+    // The steps below move 256 bytes (len == 256) or 128 bytes (len >= 128)
+    // and then the pieces 64, 32, 16, 8, 4, 2, 1 whose bits are set in what
+    // is left (len < 256 there, so bits 6..0 of `rcx`), each starting where
+    // the previous one ended. Clobbers: the four operands, `xmm0`-`xmm15`;
     // `nostack`; not `preserves_flags` (`cmp`, `test`, `add`, `sub`).
+    // SAFETY: the steps tile `0..len` inside both valid regions (caller);
+    // AVX2 is present (caller); each access is atomic per byte (imp README).
     unsafe {
         asm_inline_vec!(
             concat!(
