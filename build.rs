@@ -7,6 +7,10 @@
 //! portable path everywhere (`cfg(bytewise_force_portable)`), which is how the
 //! portable kernel is benchmarked as the crate's default.
 //!
+//! `cfg(bytewise_x86_64_asm)` / `cfg(bytewise_aarch64_asm)` say which asm
+//! kernel set `src/imp/` compiles: x86_64 with SSE2, or aarch64, unless Miri,
+//! a sanitizer or the forced portable path rules asm out.
+//!
 //! `cfg(bytewise_fault)` says that faults are recovered (`src/imp/extable.rs`,
 //! `bytewise::fault`): Linux, an asm kernel set (x86_64 with SSE2, or
 //! aarch64), feature `std` for the handler, and neither Miri, a sanitizer
@@ -30,12 +34,20 @@ fn main() {
         "aarch64" => true,
         _ => false,
     };
+    let asm = asm
+        && std::env::var_os("CARGO_CFG_MIRI").is_none()
+        && std::env::var_os("CARGO_CFG_SANITIZE").is_none()
+        && !portable;
+    if asm {
+        // One cfg per kernel set, so that src/imp/ names the choice once.
+        println!(
+            "cargo:rustc-cfg=bytewise_{}_asm",
+            var("CARGO_CFG_TARGET_ARCH")
+        );
+    }
     if asm
         && var("CARGO_CFG_TARGET_OS") == "linux"
         && std::env::var_os("CARGO_FEATURE_STD").is_some()
-        && std::env::var_os("CARGO_CFG_MIRI").is_none()
-        && std::env::var_os("CARGO_CFG_SANITIZE").is_none()
-        && !portable
     {
         println!("cargo:rustc-cfg=bytewise_fault");
     }

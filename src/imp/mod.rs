@@ -53,49 +53,19 @@
 pub(crate) mod extable;
 pub(crate) mod portable;
 
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "sse2",
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-))]
+#[cfg(bytewise_x86_64_asm)]
 pub(crate) mod x86_64;
 
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "sse2",
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-))]
+#[cfg(bytewise_x86_64_asm)]
 pub(crate) use self::x86_64 as selected;
 
-#[cfg(all(
-    target_arch = "aarch64",
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-))]
+#[cfg(bytewise_aarch64_asm)]
 pub(crate) mod aarch64;
 
-#[cfg(all(
-    target_arch = "aarch64",
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-))]
+#[cfg(bytewise_aarch64_asm)]
 pub(crate) use self::aarch64 as selected;
 
-#[cfg(not(all(
-    any(
-        all(target_arch = "x86_64", target_feature = "sse2"),
-        target_arch = "aarch64"
-    ),
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-)))]
+#[cfg(not(any(bytewise_x86_64_asm, bytewise_aarch64_asm)))]
 pub(crate) use self::portable as selected;
 
 pub(crate) use self::selected::{copy, fill, load, store, store_value};
@@ -132,23 +102,11 @@ impl core::fmt::Debug for Kernel {
 
 /// The CPU feature bits the dispatch uses, and how to mask them: the x86_64
 /// kernels' on x86_64, none elsewhere.
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "sse2",
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-))]
+#[cfg(bytewise_x86_64_asm)]
 use self::x86_64::{disable as disable_bits, feature_bit, feature_bits, feature_names};
 
 /// No features to mask off x86_64 (aarch64 decides at compile time).
-#[cfg(not(all(
-    target_arch = "x86_64",
-    target_feature = "sse2",
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-)))]
+#[cfg(not(bytewise_x86_64_asm))]
 mod no_features {
     pub(super) fn feature_bit(_: &str) -> Option<u8> {
         None
@@ -161,13 +119,7 @@ mod no_features {
         core::iter::empty()
     }
 }
-#[cfg(not(all(
-    target_arch = "x86_64",
-    target_feature = "sse2",
-    not(miri),
-    not(bytewise_sanitize),
-    not(bytewise_force_portable)
-)))]
+#[cfg(not(bytewise_x86_64_asm))]
 use self::no_features::{disable_bits, feature_bit, feature_bits, feature_names};
 
 /// Makes the public functions dispatch from now on as on a CPU without the
@@ -193,20 +145,9 @@ pub(crate) fn features() -> impl Iterator<Item = &'static str> {
 pub(crate) fn kernels() -> alloc_free::KernelList {
     let mut list = alloc_free::KernelList::new();
     list.push(portable::KERNEL);
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "sse2",
-        not(miri),
-        not(bytewise_sanitize),
-        not(bytewise_force_portable)
-    ))]
+    #[cfg(bytewise_x86_64_asm)]
     selected::supported_kernels(&mut list);
-    #[cfg(all(
-        target_arch = "aarch64",
-        not(miri),
-        not(bytewise_sanitize),
-        not(bytewise_force_portable)
-    ))]
+    #[cfg(bytewise_aarch64_asm)]
     selected::supported_kernels(&mut list);
     list
 }
