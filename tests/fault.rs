@@ -39,6 +39,26 @@ fn supported() -> bool {
     true
 }
 
+/// The skip above must not hide a build that lost fault recovery: on Linux
+/// x86_64 and aarch64 (the targets the contract requires) it must be on,
+/// unless the portable kernel was forced at build time.
+#[test]
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(miri)
+))]
+fn recovery_is_built_where_the_contract_requires_it() {
+    if option_env!("BYTEWISE_FORCE_PORTABLE") == Some("1") {
+        eprintln!("skipped: built with BYTEWISE_FORCE_PORTABLE=1");
+        return;
+    }
+    assert!(
+        bytewise::fault::is_supported(),
+        "fault recovery is missing from this Linux x86_64/aarch64 build"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
