@@ -15,7 +15,9 @@
 //!
 //! `-- --kernels`: each kernel's `load` alone. `-- --placement`: `memcpy`,
 //! `load` and `store` with source and destination at fixed offsets from
-//! page boundaries (see `placement`).
+//! page boundaries (see `placement`). `-- --at 2048 0/3,0/64 avx2 avx2_bwd`:
+//! the same at one size and the given offsets, plus the `load` and `store`
+//! of the named kernels (see `at`).
 //!
 //! `store-only` is a loop of vector stores of the widest width the dispatch
 //! uses (zmm, ymm or xmm, four per iteration) over the same destination, and
@@ -71,6 +73,8 @@ enum Variant {
     Portable,
     /// `load` of the kernel at this index of `__kernels::all()`.
     Kernel(usize),
+    /// `store` of that kernel.
+    KernelStore(usize),
 }
 
 impl Variant {
@@ -84,6 +88,10 @@ impl Variant {
             Variant::AmcStore => "atomic-memcpy store",
             Variant::Portable => "portable load",
             Variant::Kernel(i) => kernels()[i].name,
+            Variant::KernelStore(i) => {
+                // Names are few and live as long as the bench.
+                Box::leak(format!("{} store", kernels()[i].name).into_boxed_str())
+            }
         }
     }
 }
@@ -121,6 +129,11 @@ unsafe fn run(
             // SAFETY: as above; the kernel contract is that of `bytewise::load`.
             unsafe { _ = (k.load)(src, dst, n) }
         }
+        Variant::KernelStore(i) => {
+            let k = &kernels()[i];
+            // SAFETY: as above; `src` is initialized.
+            unsafe { _ = (k.store)(src, dst, n) }
+        }
         // SAFETY: the caller's guarantee; the buffers are 64-aligned.
         Variant::AmcLoad => unsafe { common::amc_load(src, dst, n) },
         // SAFETY: as above; `src` is initialized.
@@ -148,10 +161,12 @@ fn time(
         Variant::Portable => time_v::<5>(v, src, dst, n, iters, portable),
         Variant::Kernel(_) => time_v::<6>(v, src, dst, n, iters, portable),
         Variant::StoreOnly => time_v::<7>(v, src, dst, n, iters, portable),
+        Variant::KernelStore(_) => time_v::<8>(v, src, dst, n, iters, portable),
     }
 }
 
-/// [`time`] for the variant numbered `C` (6: a `Kernel`, taken from `v`).
+/// [`time`] for the variant numbered `C` (6 and 8: a kernel's `load` or
+/// `store`, taken from `v`).
 #[inline(never)]
 fn time_v<const C: u8>(
     v: Variant,
@@ -469,6 +484,9 @@ fn main() {
     if std::env::args().any(|a| a == "--placement") {
         return placement(quick);
     }
+    if let Some(i) = std::env::args().position(|a| a == "--at") {
+        return at(quick, &std::env::args().skip(i + 1).collect::<Vec<_>>());
+    }
     let portable = __kernels::all()
         .get("portable")
         .expect("portable kernel")
@@ -614,6 +632,78 @@ fn per_kernel(quick: bool) {
             }
             println!("{line}");
         }
+    }
+}
+
+/// `--at SIZE SRC/DST[,SRC/DST...] [KERNEL...]`: `memcpy`, the public
+/// `load` and `store`, and each named kernel's `load` and `store` (names as
+/// in `__kernels::all()`, e.g. `avx2 avx2_bwd`), at one size with the source
+/// and destination at the given offsets past page boundaries (as
+/// `--placement`). This is how a threshold between two kernels is chosen:
+/// both run in the same rounds on the same pointers.
+fn at(quick: bool, args: &[String]) {
+    let usage = "usage: --at SIZE SRC/DST[,SRC/DST...] [KERNEL...]";
+    let (Some(n), Some(pairs)) = (
+        args.first().and_then(|a| a.parse::<usize>().ok()),
+        args.get(1),
+    ) else {
+        eprintln!("{usage}");
+        std::process::exit(2);
+    };
+    let pairs: Vec<(usize, usize)> = pairs
+        .split(',')
+        .map(|p| {
+            p.split_once('/')
+                .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+                .unwrap_or_else(|| {
+                    eprintln!("{usage}: bad pair {p:?}");
+                    std::process::exit(2)
+                })
+        })
+        .collect();
+    let mut vs = vec![Variant::Memcpy, Variant::Load, Variant::Store];
+    for name in args.iter().skip(2).filter(|a| !a.starts_with("--")) {
+        let Some(i) = kernels().iter().position(|k| k.name == name.as_str()) else {
+            let names: Vec<_> = kernels().iter().map(|k| k.name).collect();
+            eprintln!(
+                "no kernel {name:?} on this CPU; there are: {}",
+                names.join(", ")
+            );
+            std::process::exit(2);
+        };
+        vs.extend([Variant::Kernel(i), Variant::KernelStore(i)]);
+    }
+    let portable = __kernels::all()
+        .get("portable")
+        .expect("portable kernel")
+        .load;
+    let (rounds, target) = if quick {
+        (25, Duration::from_micros(250))
+    } else {
+        (61, Duration::from_micros(250))
+    };
+    let mut header = String::from("| size | src + | dst + | memcpy GB/s |");
+    let mut rule = String::from("|---|---|---|---|");
+    for v in &vs[1..] {
+        header += &format!(" {} |", v.name());
+        rule += "---|";
+    }
+    println!("{header}\n{rule}");
+    let gap = n.div_ceil(4096) * 4096 + 4096;
+    let mut buf = Buf::new(gap + n + 3 * 4096, 0x5A);
+    let base = buf.ptr(0);
+    let page = base.wrapping_add(base.addr().wrapping_neg() % 4096);
+    for (so, off) in pairs {
+        let (so, off) = (so % 4096, off % 4096);
+        let s = page.wrapping_add(so);
+        let d = page.wrapping_add(gap + 4096 + off);
+        let label = format!("{} | {so} | {off}", fmt_size(n));
+        let row = measure_at(n, s, d, label, &vs, rounds, target, portable);
+        let mut line = format!("| {} | {:.2} |", row.label, row.cells[0].1);
+        for c in &row.cells[1..] {
+            line += &format!(" {:.2}x |", c.2);
+        }
+        println!("{line}");
     }
 }
 

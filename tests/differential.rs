@@ -201,7 +201,8 @@ fn large_lengths_match_portable() {
 }
 
 /// Each length threshold of the x86_64 dispatch, +-64 and +-1: the inline
-/// 65-256 byte paths (256), the 257-512 byte AVX-512 path (512), the backward loops (1 KiB), the AVX2 loop for a
+/// 65-256 byte paths (256), the 257-512 byte AVX-512 path (512), the
+/// backward loops (2 KiB AVX-512, 4 KiB AVX2), the AVX2 loop for a
 /// misaligned source on AVX-512 CPUs (2 KiB and 32 KiB), the direct call
 /// (8 KiB), `rep movsb` (32 KiB) and non-temporal stores (16 MiB). Run on
 /// the public dispatch and on it with AVX-512, and AVX2, masked out (where
@@ -219,7 +220,7 @@ fn thresholds_match_portable() {
     assert!(dispatch.len() >= 2, "the dispatch kernels are listed");
     let nt = 16 << 20;
     let mut bufs = Bufs::new(nt + 64);
-    for t in [256usize, 512, 1024, 2048, 8 << 10, 32 << 10, nt] {
+    for t in [256usize, 512, 1024, 2048, 4096, 8 << 10, 32 << 10, nt] {
         for len in [t - 64, t - 1, t, t + 1, t + 64] {
             let mis: Vec<(usize, usize)> = if t == nt {
                 vec![(0, 0), (3, 0), (5, 61)]
