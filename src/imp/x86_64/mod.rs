@@ -71,6 +71,27 @@ fn direct_avx2(src: *const u8, dst: *mut u8, len: usize) -> bool {
 /// loop measured 1.34x at 4 KiB and 0.98x at 64 KiB.
 const REP_MIN: usize = 32 * 1024;
 
+/// [`REP_MIN`] for CPUs without AVX2: `rep movsb` beats the SSE2 loops
+/// from 2 KiB. `cargo bench --bench compare -- --at N 0/0,0/64,3/0
+/// rep_movsb sse2` with `BYTEWISE_MASK=avx2` (Zen 5): at 2 KiB `rep movsb`
+/// 1.11x, 1.00x, 1.44x `memcpy` against 0.89-0.95x, 0.94-0.96x, 1.29-1.32x
+/// for the loop; 4 KiB 1.35-2.07x against 0.94-1.33x; 16 KiB 1.77-2.52x
+/// against 0.94-1.42x; at 1536 bytes the loop still wins (0.89-0.94x
+/// against 0.82-0.93x, and 0.92x against 0.74x with the destination
+/// crossing a page).
+const REP_MIN_SSE2: usize = 2048;
+
+/// The length from which `rep movsb` is used (with ERMS) on a CPU with the
+/// features `f`.
+#[inline(always)]
+fn rep_min(f: u8) -> usize {
+    if f & (AVX2 | AVX512) == 0 {
+        REP_MIN_SSE2
+    } else {
+        REP_MIN
+    }
+}
+
 /// Whether `rep movsb` suits this pair: the destination is not 1 to 63
 /// bytes ahead of the source modulo 4 KiB. There fast strings stall on 4K
 /// aliasing: glibc's `memcpy` (which is `rep movsb` from 2 KiB on Zen 5)
@@ -188,7 +209,8 @@ const NO_AVX512: u8 = !AVX512;
 const NO_AVX2: u8 = !(AVX2 | AVX512);
 
 /// The dispatcher for copies longer than [`SMALL_MAX`], with the features
-/// in `M`.
+/// in `M`; `f` is the cached feature byte masked with `M`, which the
+/// callers have just read (0 before the first detection).
 ///
 /// `SHARED_DST` says whether the destination is shared (`store`, `copy`)
 /// or private (`load`), which only the fences around `rep movsb` depend on.
@@ -202,14 +224,16 @@ const NO_AVX2: u8 = !(AVX2 | AVX512);
 ///
 /// Behavior is undefined if any of these is violated:
 /// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`;
-/// - `len > SMALL_MAX`.
+/// - `len > SMALL_MAX`;
+/// - `f` is `cached() & M` read by this thread (so it holds no feature
+///   `detect` did not report).
 #[inline(never)]
 unsafe fn copy_large<const M: u8, const SHARED_DST: bool>(
     src: *const u8,
     dst: *mut u8,
     len: usize,
+    f: u8,
 ) -> usize {
-    let f = cached() & M;
     // SAFETY (every arm): the caller's contract and `len > 64`; each arm
     // only runs instructions whose feature bit `detect` reported (SSE2 and
     // `rep movsb` are part of x86_64).
@@ -224,7 +248,7 @@ unsafe fn copy_large<const M: u8, const SHARED_DST: bool>(
             // SAFETY: as above; the destination is private.
             unsafe { vector::load_avx2(src, dst, len) }
         }
-    } else if f & (AVX512 | AVX2) == 0 && f != 0 && len < REP_MIN {
+    } else if f & (AVX512 | AVX2) == 0 && f != 0 && len < REP_MIN_SSE2 {
         // Detected, and neither AVX-512 nor AVX2.
         if SHARED_DST {
             // SAFETY: as above.
@@ -244,7 +268,7 @@ unsafe fn copy_large<const M: u8, const SHARED_DST: bool>(
             // SAFETY: as above.
             unsafe { vector::copy_sse2_nt(src, dst, len) }
         }
-    } else if len >= REP_MIN && f & ERMS != 0 && rep_fits(src, dst) {
+    } else if len >= rep_min(f) && f & ERMS != 0 && rep_fits(src, dst) {
         if SHARED_DST {
             // SAFETY: as above.
             unsafe { vector::rep_movsb_shared(src, dst, len) }
@@ -290,7 +314,7 @@ unsafe fn copy_large_cold<const M: u8, const SHARED_DST: bool>(
     features();
     // SAFETY: the caller's contract; the cache is now set, so this does not
     // come back here.
-    unsafe { copy_large::<M, SHARED_DST>(src, dst, len) }
+    unsafe { copy_large::<M, SHARED_DST>(src, dst, len, cached() & M) }
 }
 
 /// The dispatcher for fills longer than [`SMALL_MAX`], as [`copy_large`].
@@ -383,16 +407,48 @@ unsafe fn load_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) -> 
         // SAFETY: the caller's contract (`dst` is private), `65 <= len
         // <= 256`; SSE2 is part of x86_64.
         unsafe { vector::load_mid_sse2(src, dst, len) }
-    } else if len <= 512 && f & AVX512 != 0 {
-        // SAFETY: the caller's contract, `257 <= len <= 512`, AVX-512
-        // detected.
+    } else {
+        // SAFETY: the caller's contract, and `len > 64`.
+        unsafe { above_mid::<M, false>(src, dst, len, f) }
+    }
+}
+
+/// `load`, `store` and `copy` above [`MID_MAX`] (or before the first
+/// detection), given the masked feature byte `f`: the AVX-512 routines
+/// that are called directly, else [`copy_large`].
+///
+/// CPUs without AVX-512 take one test and the call: their choice is made in
+/// `copy_large`, whose first arms are theirs. Fewer instructions inlined
+/// into every caller: callgrind counted 31 instructions around each call of
+/// a 1 KiB `load` on the AVX2 path, against 8 around a `memcpy` call.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `dst`, `len`,
+///   with `dst` private unless `SHARED_DST`;
+/// - `len > SMALL_MAX`, and `f` is the cached feature byte masked with `M`.
+#[inline(always)]
+unsafe fn above_mid<const M: u8, const SHARED_DST: bool>(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    f: u8,
+) -> usize {
+    if f & AVX512 == 0 {
+        // SAFETY: the caller's contract, and `len > 64`.
+        unsafe { copy_large::<M, SHARED_DST>(src, dst, len, f) }
+    } else if len <= 512 {
+        // SAFETY: the caller's contract, `257 <= len <= 512` (shorter
+        // copies took the inline paths), AVX-512 detected.
         unsafe { vector::store_avx512_512(src, dst, len) }
-    } else if f & AVX512 != 0 && direct(src, dst, len) {
+    } else if direct(src, dst, len) {
+        // The common case, called directly to save a level of calls.
         // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
         unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
-        unsafe { copy_large::<M, false>(src, dst, len) }
+        unsafe { copy_large::<M, SHARED_DST>(src, dst, len, f) }
     }
 }
 
@@ -434,17 +490,9 @@ unsafe fn store_masked<const M: u8>(src: *const u8, dst: *mut u8, len: usize) ->
         // SAFETY: the caller's contract, `65 <= len <= 256`; SSE2 is part
         // of x86_64.
         unsafe { vector::store_mid_sse2(src, dst, len) }
-    } else if len <= 512 && f & AVX512 != 0 {
-        // SAFETY: the caller's contract, `257 <= len <= 512`, AVX-512
-        // detected.
-        unsafe { vector::store_avx512_512(src, dst, len) }
-    } else if f & AVX512 != 0 && direct(src, dst, len) {
-        // The common case, called directly to save a level of calls.
-        // SAFETY: the caller's contract, `len > 64`, AVX-512 detected.
-        unsafe { vector::copy_avx512(src, dst, len) }
     } else {
         // SAFETY: the caller's contract, and `len > 64`.
-        unsafe { copy_large::<M, true>(src, dst, len) }
+        unsafe { above_mid::<M, true>(src, dst, len, f) }
     }
 }
 
