@@ -242,8 +242,10 @@ fn thresholds_match_portable() {
 
 /// Destinations that end just before, at and just after a 4 KiB page
 /// boundary, with co-aligned and not co-aligned sources, at the lengths
-/// where the AVX-512 loop decides by page crossing whether to align its
-/// destination first (512 B to 2 KiB), and around them; every kernel.
+/// where the AVX-512 and AVX2 loops decide by page crossing whether to
+/// align their destination first (512 B to 2 KiB), where `load` without
+/// AVX2 leaves its 129-256 byte path for one (129 to 256), and around
+/// them; every kernel.
 #[test]
 fn page_crossing_destinations_match_portable() {
     let (portable, kernels) = asm_kernels();
@@ -251,7 +253,8 @@ fn page_crossing_destinations_match_portable() {
     let base = bufs.out.as_mut_ptr().wrapping_add(GUARD).addr();
     let to_page = base.wrapping_neg() % 4096;
     for len in [
-        448usize, 511, 512, 513, 700, 1000, 1024, 1500, 2047, 2048, 2112,
+        96usize, 128, 129, 200, 256, 257, 448, 511, 512, 513, 700, 1000, 1024, 1500, 2047, 2048,
+        2112,
     ] {
         // `base + d + len` is the page boundary plus `delta`.
         for delta in [-65isize, -64, -1, 0, 1, 63, 64, 65] {

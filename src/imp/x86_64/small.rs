@@ -31,30 +31,6 @@
 
 use core::arch::asm;
 
-/// The 16-byte unaligned move: VEX-encoded `vmovdqu` when this crate is
-/// compiled with AVX (`-C target-cpu=native` on an AVX machine, say), the
-/// legacy-SSE `movdqu` otherwise.
-///
-/// These blocks are inlined into the caller, which may itself be AVX code
-/// with dirty upper ymm halves; a legacy-SSE instruction there costs a state
-/// transition (Intel) or a merge with the upper halves (Intel optimization
-/// manual, "Mixing AVX code with SSE code"), a VEX one nothing. Without AVX
-/// in the build, the VEX form cannot be used at all (the small paths run on
-/// every x86_64 CPU without a feature test), and the compiler's own code
-/// around the block is legacy SSE as well.
-#[cfg(target_feature = "avx")]
-macro_rules! movdqu {
-    () => {
-        "vmovdqu"
-    };
-}
-#[cfg(not(target_feature = "avx"))]
-macro_rules! movdqu {
-    () => {
-        "movdqu"
-    };
-}
-
 /// Broadcasts the low 8 bytes of `{v}` (a general-purpose register) to both
 /// halves of `{x}` (an xmm register), in the encoding of [`movdqu`].
 #[cfg(target_feature = "avx")]
