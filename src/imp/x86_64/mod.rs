@@ -104,8 +104,8 @@ fn crosses_page(dst: *mut u8, len: usize) -> bool {
 }
 
 /// From this length up to [`NT_MIN`], `rep movsb` (with ERMS) beats the
-/// vector loops of every CPU class, unless the destination is just ahead
-/// of or just behind the source modulo 4 KiB (see [`rep_fits`]). Measured
+/// vector loops of every CPU class, for every placement (see
+/// [`rep_fits`]; CPUs without AVX2 start at [`REP_MIN_SSE2`]). Measured
 /// on Zen 5 with `cargo bench --bench compare -- --kernels` (ratio to
 /// glibc `memcpy`, which is `rep movsb` itself there): `rep movsb`
 /// 0.87/0.94/0.99/1.20x at 32 KiB/64 KiB/256 KiB/1 MiB, the AVX-512 loop
@@ -136,14 +136,20 @@ fn rep_min(f: u8) -> usize {
     }
 }
 
-/// Whether `rep movsb` suits this pair: the destination is not 1 to 63
-/// bytes ahead of the source modulo 4 KiB. There fast strings stall on 4K
-/// aliasing: glibc's `memcpy` (which is `rep movsb` from 2 KiB on Zen 5)
-/// measured 3.5 GB/s with the destination 3 bytes ahead and half speed at
-/// 16 bytes, and the loops (backward, see [`aliases`]) do better. A
-/// destination just *behind* the source is fine for `rep movsb` (glibc's
-/// AVX2 `memcpy`, `rep movsb` at 64 KiB: 117 GB/s with the destination 3
-/// or 16 bytes behind, where the AVX2 loop gave 0.74x of that).
+/// Whether `rep movsb` suits this pair below [`REP_MIN`] (only CPUs
+/// without AVX2 use it there, from [`REP_MIN_SSE2`]): the destination is not
+/// 1 to 63 bytes ahead of the source modulo 4 KiB. For such pairs the SSE2
+/// loop measured 1.30x/1.14x `memcpy` at 2 KiB against 0.99x/0.97x for
+/// `rep movsb` (destination +3, `--at 2048 0/3 rep_movsb sse2`,
+/// `BYTEWISE_MASK=avx2`).
+///
+/// From [`REP_MIN`] every pair takes `rep movsb`: with the destination 3,
+/// 16 or 32 bytes ahead it measured 0.94x at 32 KiB, 0.97x at 64 KiB,
+/// 0.98-1.00x at 256 KiB and 1.06-1.08x at 1 MiB, where the backward
+/// AVX-512 loop these pairs used to take gave 0.71x, 0.69-0.79x, 0.54-0.98x
+/// and 0.99-1.03x (`cargo bench --bench compare -- --at N 0/3,0/16,0/32
+/// avx512 avx512_bwd rep_movsb`, Zen 5). An earlier measurement had put
+/// `rep movsb` at 3.5 GB/s for such pairs; it did not reproduce.
 #[inline(always)]
 fn rep_fits(src: *const u8, dst: *mut u8) -> bool {
     let d = dst.addr().wrapping_sub(src.addr()) % 4096;
@@ -292,7 +298,7 @@ unsafe fn copy_large<const M: u8, const SHARED_DST: bool>(
             // SAFETY: as above.
             unsafe { vector::copy_sse2_nt(src, dst, len) }
         }
-    } else if len >= rep_min(f) && f & ERMS != 0 && rep_fits(src, dst) {
+    } else if len >= rep_min(f) && f & ERMS != 0 && (len >= REP_MIN || rep_fits(src, dst)) {
         if SHARED_DST {
             // SAFETY: as above.
             unsafe { vector::rep_movsb_shared(src, dst, len) }
