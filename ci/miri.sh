@@ -22,7 +22,7 @@ export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 # Integration tests that Miri runs. Files that need mmap or processes mark
 # those tests cfg(not(miri)) themselves.
 tests=()
-for t in conformance ordering stress api model page io seqlock soundness mapping carving; do
+for t in conformance ordering stress api model page io seqlock soundness mapping carving load_value; do
     [ -f "tests/$t.rs" ] && tests+=(--test "$t")
 done
 

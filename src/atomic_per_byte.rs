@@ -102,9 +102,10 @@ impl<T> AtomicPerByte<T> {
     #[inline]
     #[track_caller]
     pub fn load(&self, order: Ordering) -> MaybeUninit<T> {
-        let mut out = MaybeUninit::uninit();
-        self.load_to(&mut out, order);
-        out
+        // SAFETY: `self.inner` is `size_of::<T>()` valid, initialised bytes
+        // (the type's invariant) in an `UnsafeCell`, only accessed byte-wise
+        // atomically through `&self`; the returned value is private.
+        unsafe { crate::raw::load_value(self.inner.get().cast_const().cast::<T>(), order) }
     }
 
     /// Loads the value into `dst`.

@@ -148,6 +148,31 @@ pub unsafe fn load(src: *const u8, dst: *mut u8, len: usize, order: Ordering) {
     fence_after(order);
 }
 
+/// [`load`] of one whole `T`, returned by value: on x86_64 a 16-, 32- or
+/// 64-byte value is built in registers instead of a buffer that is then
+/// copied again (see `imp::load_value`).
+///
+/// # Safety
+///
+/// As [`load`], with `src` valid for `size_of::<T>()` bytes and the returned
+/// value as the private destination.
+///
+/// # Panics
+///
+/// As [`load`].
+#[inline]
+#[track_caller]
+pub(crate) unsafe fn load_value<T>(src: *const T, order: Ordering) -> core::mem::MaybeUninit<T> {
+    check_load_ordering(order);
+    // SAFETY: the kernel contract is this function's `# Safety` section.
+    let (value, fault) = unsafe { imp::load_value::<T>(src.cast()) };
+    if faulted(fault) {
+        fault_panic("load", fault, src.addr(), core::mem::size_of::<T>());
+    }
+    fence_after(order);
+    value
+}
+
 /// [`load`] that reports a fault as an error instead of dying by it:
 /// `SIGSEGV`/`SIGBUS` raised by the copy (a truncated file, a page that was
 /// unmapped, protected or poisoned) makes it return [`Error::Fault`] once

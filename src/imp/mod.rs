@@ -73,6 +73,31 @@ pub(crate) use self::selected::{copy, fill, load, store, store_value};
 #[cfg(target_has_atomic = "64")]
 pub(crate) use self::selected::value_store_covers;
 
+/// `load` of one whole `T` at `src`, returned by value, with the fault
+/// address (0 if none): the kernel contract of `load` with the returned
+/// value as the private destination. The x86_64 kernels build 16-, 32- and
+/// 64-byte values in registers (`x86_64::load_value`); everything else
+/// loads into the value's own buffer.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract holds for `src` and `size_of::<T>()` bytes as the
+///   shared side of a `load`.
+#[inline(always)]
+pub(crate) unsafe fn load_value<T>(src: *const u8) -> (core::mem::MaybeUninit<T>, usize) {
+    #[cfg(bytewise_x86_64_asm)]
+    // SAFETY: the caller's contract.
+    if let Some(v) = unsafe { x86_64::load_value::<T>(src) } {
+        return v;
+    }
+    let mut v = core::mem::MaybeUninit::<T>::uninit();
+    // SAFETY: the caller's contract; `v` is private and `size_of::<T>()`
+    // bytes long.
+    let fault = unsafe { load(src, v.as_mut_ptr().cast(), core::mem::size_of::<T>()) };
+    (v, fault)
+}
+
 /// One implementation of the four kernels, as function pointers. Each
 /// returns 0, or the address that faulted (see the kernel contract).
 ///

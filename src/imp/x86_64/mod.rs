@@ -51,6 +51,8 @@ pub(crate) use self::detect::{bit as feature_bit, disable, names as feature_name
 pub(crate) fn feature_bits() -> u8 {
     features()
 }
+use core::mem::{MaybeUninit, size_of, transmute_copy};
+
 use super::Kernel;
 use super::alloc_free::KernelList;
 
@@ -839,4 +841,48 @@ pub(crate) fn supported_kernels(list: &mut KernelList) {
     }
     list.push(VALUE_STORE);
     list.push(DISPATCH);
+}
+
+/// `load` of a whole `T` returned by value, for sizes of 8 to 64 bytes
+/// that are a multiple of 8: the value is built in general-purpose
+/// registers and stored once, by the caller, where it goes
+/// (`small::load_gpr1` to `load_gpr8`). `None` for other sizes, which take
+/// `load` into a buffer.
+///
+/// A `SeqLock<[u64; 8]>` read through a buffer (four loads and four
+/// stores, then four loads and four stores again into the return slot)
+/// measured 2.02-2.43 ns; built in registers, 1.70-2.20 ns (`cargo bench
+/// --bench seqlock`, the `seqlock` crate 1.45-2.15 ns in the same runs).
+/// 16-byte xmm loads instead of 8-byte ones measured no better: a value at
+/// an 8-aligned address splits a cache line with one of them.
+///
+/// # Safety
+///
+/// Behavior is undefined if any of these is violated:
+/// - the kernel contract in `imp/mod.rs` holds for `src`, `size_of::<T>()`
+///   and a private destination.
+#[inline(always)]
+pub(crate) unsafe fn load_value<T>(src: *const u8) -> Option<(MaybeUninit<T>, usize)> {
+    /// One arm: `$f` loads exactly `size_of::<T>()` bytes into registers,
+    /// which `transmute_copy` then reads whole.
+    macro_rules! arm {
+        ($f:ident) => {{
+            // SAFETY: the caller's contract.
+            let (r, fault) = unsafe { small::$f(src) };
+            // SAFETY: `r` is exactly `size_of::<T>()` bytes (this arm's
+            // size), all initialised.
+            Some((unsafe { transmute_copy(&r) }, fault))
+        }};
+    }
+    match size_of::<T>() {
+        8 => arm!(load_gpr1),
+        16 => arm!(load_gpr2),
+        24 => arm!(load_gpr3),
+        32 => arm!(load_gpr4),
+        40 => arm!(load_gpr5),
+        48 => arm!(load_gpr6),
+        56 => arm!(load_gpr7),
+        64 => arm!(load_gpr8),
+        _ => None,
+    }
 }

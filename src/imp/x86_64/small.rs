@@ -444,3 +444,67 @@ pub(super) unsafe fn fill(dst: *mut u8, byte: u8, len: usize) -> usize {
     }
     fault
 }
+
+/// Defines `$name(src) -> ([u64; $n], fault)`: loads exactly `$n`
+/// 8-byte pieces from `src` into general-purpose registers, with the fault
+/// register. It is a `load` whose destination is the caller's value
+/// itself: a value of 8 to 64 bytes (a multiple of 8) is built in registers
+/// and stored once, where the caller wants it, instead of being written to
+/// a stack buffer and copied out again.
+///
+/// Each piece is one 8-byte `mov`, single-copy atomic per byte as every
+/// load here; the pieces tile `0..8 * $n` without overlap. 8-byte pieces
+/// rather than 16-byte ones: the values this serves are usually 8-aligned,
+/// where no 8-byte load splits a cache line but a 16-byte one may.
+macro_rules! load_gpr {
+    ($name:ident, $n:literal, $($r:ident @ $off:literal),+) => {
+        /// See [`load_gpr`].
+        ///
+        /// # Safety
+        ///
+        /// Behavior is undefined if any of these is violated:
+        /// - `src` is valid for reads of the pieces' bytes and is only
+        ///   accessed concurrently as the kernel contract in `imp/mod.rs`
+        ///   allows for the shared side of a `load`.
+        #[inline(always)]
+        pub(super) unsafe fn $name(src: *const u8) -> ([u64; $n], usize) {
+            let mut fault = 0;
+            $(let $r: u64;)+
+            // The block only writes its outputs: `nostack`,
+            // `preserves_flags` (moves only).
+            // SAFETY: the pieces lie in `src`'s valid bytes (caller); each
+            // load is atomic per byte (`src/imp/README.md`).
+            unsafe {
+                asm!(
+                    $(ex!(concat!("mov {", stringify!($r), "}, qword ptr [{s} + ", $off, "]")),)+
+                    fixup!(),
+                    s = in(reg) src,
+                    $($r = out(reg) $r,)+
+                    inout("r11") fault,
+                    options(nostack, preserves_flags),
+                );
+            }
+            ([$($r),+], fault)
+        }
+    };
+}
+
+load_gpr!(load_gpr1, 1, a @ "0");
+load_gpr!(load_gpr2, 2, a @ "0", b @ "8");
+load_gpr!(load_gpr3, 3, a @ "0", b @ "8", c @ "16");
+load_gpr!(load_gpr4, 4, a @ "0", b @ "8", c @ "16", d @ "24");
+load_gpr!(load_gpr5, 5, a @ "0", b @ "8", c @ "16", d @ "24", e @ "32");
+load_gpr!(load_gpr6, 6, a @ "0", b @ "8", c @ "16", d @ "24", e @ "32", f @ "40");
+load_gpr!(load_gpr7, 7, a @ "0", b @ "8", c @ "16", d @ "24", e @ "32", f @ "40", g @ "48");
+load_gpr!(
+    load_gpr8,
+    8,
+    a @ "0",
+    b @ "8",
+    c @ "16",
+    d @ "24",
+    e @ "32",
+    f @ "40",
+    g @ "48",
+    h @ "56"
+);
