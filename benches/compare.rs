@@ -22,7 +22,10 @@
 //! `store-only` is a loop of vector stores of the widest width the dispatch
 //! uses (zmm, ymm or xmm, four per iteration) over the same destination, and
 //! no loads at all: the store-throughput ceiling of this CPU class, measured
-//! in the same round.
+//! in the same round. `copy-only` is a plain loop of vector loads and stores
+//! of that width (no head, tail or dispatch): the copy ceiling of the CPU
+//! class, which shows whether the store-only ceiling is reachable by any
+//! copy at all.
 //!
 //! CPU classes: `BYTEWISE_MASK=avx512` (or `avx2`, which implies it) makes
 //! the public functions dispatch exactly as on a CPU without AVX-512 (or
@@ -68,6 +71,8 @@ enum Variant {
     Store,
     /// `memset` of the destination: the store-throughput ceiling.
     StoreOnly,
+    /// A plain vector copy loop of the same width: the copy ceiling.
+    CopyOnly,
     AmcLoad,
     AmcStore,
     Portable,
@@ -84,6 +89,7 @@ impl Variant {
             Variant::Load => "load",
             Variant::Store => "store",
             Variant::StoreOnly => "store-only",
+            Variant::CopyOnly => "copy-only",
             Variant::AmcLoad => "atomic-memcpy load",
             Variant::AmcStore => "atomic-memcpy store",
             Variant::Portable => "portable load",
@@ -122,6 +128,8 @@ unsafe fn run(
         Variant::Store => unsafe { bytewise::store(src, dst, n, Relaxed) },
         // SAFETY: `dst` is valid for `n` bytes.
         Variant::StoreOnly => unsafe { store_only(dst, n) },
+        // SAFETY: `src` and `dst` are valid and disjoint for `n` bytes.
+        Variant::CopyOnly => unsafe { copy_only(src, dst, n) },
         // SAFETY: as above; the kernel contract is that of `bytewise::load`.
         Variant::Portable => unsafe { _ = portable(src, dst, n) },
         Variant::Kernel(i) => {
@@ -162,6 +170,7 @@ fn time(
         Variant::Kernel(_) => time_v::<6>(v, src, dst, n, iters, portable),
         Variant::StoreOnly => time_v::<7>(v, src, dst, n, iters, portable),
         Variant::KernelStore(_) => time_v::<8>(v, src, dst, n, iters, portable),
+        Variant::CopyOnly => time_v::<9>(v, src, dst, n, iters, portable),
     }
 }
 
@@ -184,6 +193,7 @@ fn time_v<const C: u8>(
         4 => Variant::AmcStore,
         5 => Variant::Portable,
         7 => Variant::StoreOnly,
+        9 => Variant::CopyOnly,
         _ => v,
     };
     let t = Instant::now();
@@ -406,6 +416,90 @@ store_only_fn!(
     |p: *mut u8, v| _mm_storeu_si128(p.cast(), v)
 );
 
+/// Copies `n` bytes with a plain loop of vector loads and stores of
+/// [`STORE_WIDTH`] bytes, four per iteration, no head, tail logic or
+/// dispatch (the last `n % W` bytes with `copy_nonoverlapping`): the copy
+/// ceiling of the CPU class, which no byte-wise atomic copy can beat. Where
+/// it stays below the store-only ceiling, so does every copy.
+///
+/// # Safety
+///
+/// `src` and `dst` are valid for `n` bytes and do not overlap.
+#[inline(always)]
+unsafe fn copy_only(src: *const u8, dst: *mut u8, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY (each arm): the caller's guarantee; the width was chosen from
+    // the features the CPU reported.
+    match STORE_WIDTH.load(Relaxed) {
+        // SAFETY: as above.
+        64 => unsafe { copy_only_zmm(src, dst, n) },
+        // SAFETY: as above.
+        32 => unsafe { copy_only_ymm(src, dst, n) },
+        // SAFETY: as above.
+        _ => unsafe { copy_only_xmm(src, dst, n) },
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: the caller's guarantee.
+    unsafe {
+        ptr::copy_nonoverlapping(src, dst, n)
+    }
+}
+
+/// Defines one copy-only loop: `$ld` loads from a pointer, `$st` stores
+/// to one, `$w` bytes each.
+macro_rules! copy_only_fn {
+    ($name:ident, $feature:literal, $w:literal, $ld:expr, $st:expr) => {
+        #[cfg(target_arch = "x86_64")]
+        #[allow(clippy::incompatible_msrv)]
+        /// # Safety
+        ///
+        /// `src` and `dst` are valid for `n` bytes and disjoint; the CPU has
+        /// the feature.
+        #[target_feature(enable = $feature)]
+        unsafe fn $name(src: *const u8, dst: *mut u8, n: usize) {
+            let mut i = 0;
+            while i + 4 * $w <= n {
+                // SAFETY: `i + 4 * W <= n` (caller: valid for `n` bytes).
+                unsafe {
+                    let a = $ld(src.add(i));
+                    let b = $ld(src.add(i + $w));
+                    let c = $ld(src.add(i + 2 * $w));
+                    let d = $ld(src.add(i + 3 * $w));
+                    $st(dst.add(i), a);
+                    $st(dst.add(i + $w), b);
+                    $st(dst.add(i + 2 * $w), c);
+                    $st(dst.add(i + 3 * $w), d);
+                }
+                i += 4 * $w;
+            }
+            // SAFETY: `i <= n`; the regions are disjoint.
+            unsafe { ptr::copy_nonoverlapping(src.add(i), dst.add(i), n - i) };
+        }
+    };
+}
+
+copy_only_fn!(
+    copy_only_zmm,
+    "avx512f",
+    64,
+    |p: *const u8| std::arch::x86_64::_mm512_loadu_si512(p.cast()),
+    |p: *mut u8, v| std::arch::x86_64::_mm512_storeu_si512(p.cast(), v)
+);
+copy_only_fn!(
+    copy_only_ymm,
+    "avx2",
+    32,
+    |p: *const u8| std::arch::x86_64::_mm256_loadu_si256(p.cast()),
+    |p: *mut u8, v| std::arch::x86_64::_mm256_storeu_si256(p.cast(), v)
+);
+copy_only_fn!(
+    copy_only_xmm,
+    "sse2",
+    16,
+    |p: *const u8| std::arch::x86_64::_mm_loadu_si128(p.cast()),
+    |p: *mut u8, v| std::arch::x86_64::_mm_storeu_si128(p.cast(), v)
+);
+
 /// Applies `BYTEWISE_MASK` (running the bench again with matching
 /// `GLIBC_TUNABLES` first, see the module docs) and prints the header line
 /// naming the CPU, the features the public functions dispatch on and the
@@ -517,6 +611,7 @@ fn main() {
         Variant::Load,
         Variant::Store,
         Variant::StoreOnly,
+        Variant::CopyOnly,
         Variant::AmcLoad,
         Variant::AmcStore,
         Variant::Portable,
@@ -527,7 +622,7 @@ fn main() {
     for &n in &sizes {
         // The portable path moves ~1 byte/cycle: skip it at 64 MiB in quick mode.
         let vs: &[Variant] = if quick && n >= 64 << 20 {
-            &aligned[..6]
+            &aligned[..7]
         } else {
             &aligned
         };
@@ -549,9 +644,8 @@ fn main() {
         header += &format!(" {} |", v.name());
         rule += "---|";
     }
-    header +=
-        " load / atomic-memcpy | store / atomic-memcpy | load / store-only | store / store-only |";
-    rule += "---|---|---|---|";
+    header += " load / atomic-memcpy | store / atomic-memcpy | load / store-only | store / store-only | copy-only / store-only |";
+    rule += "---|---|---|---|---|";
     println!("{header}\n{rule}");
     for row in &rows {
         let mut line = format!("| {} |", row.label);
@@ -574,6 +668,7 @@ fn main() {
         line += &ratio(Variant::Store, Variant::AmcStore);
         line += &ratio(Variant::Load, Variant::StoreOnly);
         line += &ratio(Variant::Store, Variant::StoreOnly);
+        line += &ratio(Variant::CopyOnly, Variant::StoreOnly);
         println!("{line}");
     }
     eprintln!("total {:.1?}", start.elapsed());
