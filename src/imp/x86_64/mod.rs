@@ -853,8 +853,8 @@ pub(crate) fn supported_kernels(list: &mut KernelList) {
 /// stores, then four loads and four stores again into the return slot)
 /// measured 2.02-2.43 ns; built in registers, 1.70-2.20 ns (`cargo bench
 /// --bench seqlock`, the `seqlock` crate 1.45-2.15 ns in the same runs).
-/// 16-byte xmm loads instead of 8-byte ones measured no better: a value at
-/// an 8-aligned address splits a cache line with one of them.
+/// 8-byte pieces rather than 16-byte ones: a value at an 8-aligned address
+/// never has an 8-byte piece split across cache lines.
 ///
 /// # Safety
 ///
