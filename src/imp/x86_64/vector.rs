@@ -885,6 +885,66 @@ fill_fn!(
     )
 );
 
+/// The template of a `load_mid_*` block: `$mov` loads of the registers
+/// `$r` from the offsets `$o` and of the registers `$e` from `len - $eo`,
+/// then the stores of the same registers in the same order, then `$end`
+/// (`vzeroupper` after ymm or zmm moves). The pieces from the start and
+/// those ending at `len` may overlap; all loads come first, so every
+/// destination byte gets the later read (see [`load_mid_avx512`]).
+macro_rules! overlap_tpl {
+    ($mov:expr; $($r:literal @ $o:literal),+; $($e:literal @ $eo:literal),+; $end:literal) => {
+        concat!(
+            $(ex!($mov, " ", $r, ", [{s} + ", $o, "]"),)+
+            $(ex!($mov, " ", $e, ", [{s} + {n} - ", $eo, "]"),)+
+            $(ex!($mov, " [{d} + ", $o, "], ", $r),)+
+            $(ex!($mov, " [{d} + {n} - ", $eo, "], ", $e),)+
+            fixup!(),
+            $end,
+        )
+    };
+}
+
+/// The body of a `load_mid_*` function: the `$small` template for 65 to
+/// 128 bytes, `$large` for 129 to 256 (see [`overlap_tpl`]).
+macro_rules! load_mid_body {
+    ($src:ident, $dst:ident, $len:ident, $small:expr, $large:expr) => {{
+        debug_assert!((65..=256).contains(&$len));
+        let fault: usize;
+        if $len <= 128 {
+            // Clobbers: `xmm0`-`xmm15` (see `load_mid_avx512`); `nostack`;
+            // `preserves_flags` (moves only).
+            // SAFETY: 65 <= len <= 128 and every piece of `$small` lies in
+            // `0..64` or `len - 64..len`, inside both valid regions; the
+            // destination is private and the CPU has the instructions
+            // (caller); each access is atomic per byte (`src/imp/README.md`).
+            unsafe {
+                asm_inline_vec!(
+                    $small,
+                    s = in(reg) $src,
+                    d = in(reg) $dst,
+                    n = in(reg) $len,
+                    inout("r11") 0usize => fault,
+                    options(nostack, preserves_flags),
+                );
+            }
+        } else {
+            // SAFETY: as above, with 129 <= len <= 256 and the pieces of
+            // `$large` in `0..128` and `len - 128..len`.
+            unsafe {
+                asm_inline_vec!(
+                    $large,
+                    s = in(reg) $src,
+                    d = in(reg) $dst,
+                    n = in(reg) $len,
+                    inout("r11") 0usize => fault,
+                    options(nostack, preserves_flags),
+                );
+            }
+        }
+        fault
+    }};
+}
+
 /// `load` of 65 to 256 bytes with SSE2, for CPUs without AVX2: eight or
 /// sixteen unaligned 16-byte moves, the first half from the start and the
 /// second half ending at `len`, so they may overlap (the argument of
@@ -907,92 +967,19 @@ fill_fn!(
 /// - `65 <= len <= 256`.
 #[inline(always)]
 pub(super) unsafe fn load_mid_sse2(src: *const u8, dst: *mut u8, len: usize) -> usize {
-    debug_assert!((65..=256).contains(&len));
-    let fault: usize;
-    if len <= 128 {
-        // Loads before stores, in the same order. Clobbers: `xmm0`-`xmm15`;
-        // `nostack`; `preserves_flags` (moves only).
-        // SAFETY: 65 <= len <= 128, so the pieces at 0, 16, 32, 48 and
-        // len-64, len-48, len-32, len-16 lie in both valid regions; SSE2 is
-        // part of x86_64 (and AVX, when the encoding is VEX, part of this
-        // build); each access is atomic per byte (`src/imp/README.md`).
-        unsafe {
-            asm_inline_vec!(
-                concat!(
-                    ex!(movdqu!(), " xmm0, [{s}]"),
-                    ex!(movdqu!(), " xmm1, [{s} + 16]"),
-                    ex!(movdqu!(), " xmm2, [{s} + 32]"),
-                    ex!(movdqu!(), " xmm3, [{s} + 48]"),
-                    ex!(movdqu!(), " xmm4, [{s} + {n} - 64]"),
-                    ex!(movdqu!(), " xmm5, [{s} + {n} - 48]"),
-                    ex!(movdqu!(), " xmm6, [{s} + {n} - 32]"),
-                    ex!(movdqu!(), " xmm7, [{s} + {n} - 16]"),
-                    ex!(movdqu!(), " [{d}], xmm0"),
-                    ex!(movdqu!(), " [{d} + 16], xmm1"),
-                    ex!(movdqu!(), " [{d} + 32], xmm2"),
-                    ex!(movdqu!(), " [{d} + 48], xmm3"),
-                    ex!(movdqu!(), " [{d} + {n} - 64], xmm4"),
-                    ex!(movdqu!(), " [{d} + {n} - 48], xmm5"),
-                    ex!(movdqu!(), " [{d} + {n} - 32], xmm6"),
-                    ex!(movdqu!(), " [{d} + {n} - 16], xmm7"),
-                    fixup!(),
-                ),
-                s = in(reg) src,
-                d = in(reg) dst,
-                n = in(reg) len,
-                inout("r11") 0usize => fault,
-                options(nostack, preserves_flags),
-            );
-        }
-    } else {
-        // SAFETY: as above, with 129 <= len <= 256 and the pieces at 0, 16,
-        // ..., 112 and len-128, ..., len-16.
-        unsafe {
-            asm_inline_vec!(
-                concat!(
-                    ex!(movdqu!(), " xmm0, [{s}]"),
-                    ex!(movdqu!(), " xmm1, [{s} + 16]"),
-                    ex!(movdqu!(), " xmm2, [{s} + 32]"),
-                    ex!(movdqu!(), " xmm3, [{s} + 48]"),
-                    ex!(movdqu!(), " xmm4, [{s} + 64]"),
-                    ex!(movdqu!(), " xmm5, [{s} + 80]"),
-                    ex!(movdqu!(), " xmm6, [{s} + 96]"),
-                    ex!(movdqu!(), " xmm7, [{s} + 112]"),
-                    ex!(movdqu!(), " xmm8, [{s} + {n} - 128]"),
-                    ex!(movdqu!(), " xmm9, [{s} + {n} - 112]"),
-                    ex!(movdqu!(), " xmm10, [{s} + {n} - 96]"),
-                    ex!(movdqu!(), " xmm11, [{s} + {n} - 80]"),
-                    ex!(movdqu!(), " xmm12, [{s} + {n} - 64]"),
-                    ex!(movdqu!(), " xmm13, [{s} + {n} - 48]"),
-                    ex!(movdqu!(), " xmm14, [{s} + {n} - 32]"),
-                    ex!(movdqu!(), " xmm15, [{s} + {n} - 16]"),
-                    ex!(movdqu!(), " [{d}], xmm0"),
-                    ex!(movdqu!(), " [{d} + 16], xmm1"),
-                    ex!(movdqu!(), " [{d} + 32], xmm2"),
-                    ex!(movdqu!(), " [{d} + 48], xmm3"),
-                    ex!(movdqu!(), " [{d} + 64], xmm4"),
-                    ex!(movdqu!(), " [{d} + 80], xmm5"),
-                    ex!(movdqu!(), " [{d} + 96], xmm6"),
-                    ex!(movdqu!(), " [{d} + 112], xmm7"),
-                    ex!(movdqu!(), " [{d} + {n} - 128], xmm8"),
-                    ex!(movdqu!(), " [{d} + {n} - 112], xmm9"),
-                    ex!(movdqu!(), " [{d} + {n} - 96], xmm10"),
-                    ex!(movdqu!(), " [{d} + {n} - 80], xmm11"),
-                    ex!(movdqu!(), " [{d} + {n} - 64], xmm12"),
-                    ex!(movdqu!(), " [{d} + {n} - 48], xmm13"),
-                    ex!(movdqu!(), " [{d} + {n} - 32], xmm14"),
-                    ex!(movdqu!(), " [{d} + {n} - 16], xmm15"),
-                    fixup!(),
-                ),
-                s = in(reg) src,
-                d = in(reg) dst,
-                n = in(reg) len,
-                inout("r11") 0usize => fault,
-                options(nostack, preserves_flags),
-            );
-        }
-    }
-    fault
+    load_mid_body!(
+        src,
+        dst,
+        len,
+        overlap_tpl!(movdqu!();
+            "xmm0" @ "0", "xmm1" @ "16", "xmm2" @ "32", "xmm3" @ "48";
+            "xmm4" @ "64", "xmm5" @ "48", "xmm6" @ "32", "xmm7" @ "16"; ""),
+        overlap_tpl!(movdqu!();
+            "xmm0" @ "0", "xmm1" @ "16", "xmm2" @ "32", "xmm3" @ "48",
+            "xmm4" @ "64", "xmm5" @ "80", "xmm6" @ "96", "xmm7" @ "112";
+            "xmm8" @ "128", "xmm9" @ "112", "xmm10" @ "96", "xmm11" @ "80",
+            "xmm12" @ "64", "xmm13" @ "48", "xmm14" @ "32", "xmm15" @ "16"; "")
+    )
 }
 
 copy_fn!(
@@ -1107,58 +1094,15 @@ copy_fn!(
 /// - the CPU supports AVX-512F (checked by the caller).
 #[inline(always)]
 pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) -> usize {
-    debug_assert!((65..=256).contains(&len));
-    let fault: usize;
-    if len <= 128 {
-        // Both loads come before both stores, in the same order, so each
-        // destination byte gets the later read. Clobbers: every register the
-        // template writes (see above); `nostack`; `preserves_flags` (moves).
-        // SAFETY: 65 <= len <= 128, so the pieces at 0 and len-64 lie in both
-        // valid regions; AVX-512F is present (caller); each access is atomic
-        // per byte (`src/imp/README.md`).
-        unsafe {
-            asm_inline_vec!(
-                concat!(
-                    ex!("vmovdqu64 zmm0, [{s}]"),
-                    ex!("vmovdqu64 zmm1, [{s} + {n} - 64]"),
-                    ex!("vmovdqu64 [{d}], zmm0"),
-                    ex!("vmovdqu64 [{d} + {n} - 64], zmm1"),
-                    fixup!(),
-                    "vzeroupper",
-                ),
-                s = in(reg) src,
-                d = in(reg) dst,
-                n = in(reg) len,
-                inout("r11") 0usize => fault,
-                options(nostack, preserves_flags),
-            );
-        }
-    } else {
-        // SAFETY: as above, with 129 <= len <= 256 and the pieces at 0, 64,
-        // len-128 and len-64: four loads, then four stores in the same order.
-        unsafe {
-            asm_inline_vec!(
-                concat!(
-                    ex!("vmovdqu64 zmm0, [{s}]"),
-                    ex!("vmovdqu64 zmm1, [{s} + 64]"),
-                    ex!("vmovdqu64 zmm2, [{s} + {n} - 128]"),
-                    ex!("vmovdqu64 zmm3, [{s} + {n} - 64]"),
-                    ex!("vmovdqu64 [{d}], zmm0"),
-                    ex!("vmovdqu64 [{d} + 64], zmm1"),
-                    ex!("vmovdqu64 [{d} + {n} - 128], zmm2"),
-                    ex!("vmovdqu64 [{d} + {n} - 64], zmm3"),
-                    fixup!(),
-                    "vzeroupper",
-                ),
-                s = in(reg) src,
-                d = in(reg) dst,
-                n = in(reg) len,
-                inout("r11") 0usize => fault,
-                options(nostack, preserves_flags),
-            );
-        }
-    }
-    fault
+    load_mid_body!(
+        src,
+        dst,
+        len,
+        overlap_tpl!("vmovdqu64"; "zmm0" @ "0"; "zmm1" @ "64"; "vzeroupper"),
+        overlap_tpl!("vmovdqu64";
+            "zmm0" @ "0", "zmm1" @ "64";
+            "zmm2" @ "128", "zmm3" @ "64"; "vzeroupper")
+    )
 }
 
 /// `load` of 65 to 256 bytes with AVX2: four or eight unaligned 32-byte
@@ -1177,69 +1121,15 @@ pub(super) unsafe fn load_mid_avx512(src: *const u8, dst: *mut u8, len: usize) -
 /// - the CPU supports AVX2 (checked by the caller).
 #[inline(always)]
 pub(super) unsafe fn load_mid_avx2(src: *const u8, dst: *mut u8, len: usize) -> usize {
-    debug_assert!((65..=256).contains(&len));
-    let fault: usize;
-    if len <= 128 {
-        // Loads before stores, in the same order. Clobbers: `xmm0`-`xmm15`;
-        // `nostack`; `preserves_flags` (moves only).
-        // SAFETY: 65 <= len <= 128, so the pieces at 0, 32, len-64 and len-32
-        // lie in both valid regions; AVX2 is present (caller); each access is
-        // atomic per byte (`src/imp/README.md`).
-        unsafe {
-            asm_inline_vec!(
-                concat!(
-                    ex!("vmovdqu ymm0, [{s}]"),
-                    ex!("vmovdqu ymm1, [{s} + 32]"),
-                    ex!("vmovdqu ymm2, [{s} + {n} - 64]"),
-                    ex!("vmovdqu ymm3, [{s} + {n} - 32]"),
-                    ex!("vmovdqu [{d}], ymm0"),
-                    ex!("vmovdqu [{d} + 32], ymm1"),
-                    ex!("vmovdqu [{d} + {n} - 64], ymm2"),
-                    ex!("vmovdqu [{d} + {n} - 32], ymm3"),
-                    fixup!(),
-                    "vzeroupper",
-                ),
-                s = in(reg) src,
-                d = in(reg) dst,
-                n = in(reg) len,
-                inout("r11") 0usize => fault,
-                options(nostack, preserves_flags),
-            );
-        }
-    } else {
-        // SAFETY: as above, with 129 <= len <= 256 and the pieces at 0, 32,
-        // 64, 96, len-128, len-96, len-64 and len-32.
-        unsafe {
-            asm_inline_vec!(
-                concat!(
-                    ex!("vmovdqu ymm0, [{s}]"),
-                    ex!("vmovdqu ymm1, [{s} + 32]"),
-                    ex!("vmovdqu ymm2, [{s} + 64]"),
-                    ex!("vmovdqu ymm3, [{s} + 96]"),
-                    ex!("vmovdqu ymm4, [{s} + {n} - 128]"),
-                    ex!("vmovdqu ymm5, [{s} + {n} - 96]"),
-                    ex!("vmovdqu ymm6, [{s} + {n} - 64]"),
-                    ex!("vmovdqu ymm7, [{s} + {n} - 32]"),
-                    ex!("vmovdqu [{d}], ymm0"),
-                    ex!("vmovdqu [{d} + 32], ymm1"),
-                    ex!("vmovdqu [{d} + 64], ymm2"),
-                    ex!("vmovdqu [{d} + 96], ymm3"),
-                    ex!("vmovdqu [{d} + {n} - 128], ymm4"),
-                    ex!("vmovdqu [{d} + {n} - 96], ymm5"),
-                    ex!("vmovdqu [{d} + {n} - 64], ymm6"),
-                    ex!("vmovdqu [{d} + {n} - 32], ymm7"),
-                    fixup!(),
-                    "vzeroupper",
-                ),
-                s = in(reg) src,
-                d = in(reg) dst,
-                n = in(reg) len,
-                inout("r11") 0usize => fault,
-                options(nostack, preserves_flags),
-            );
-        }
-    }
-    fault
+    load_mid_body!(
+        src,
+        dst,
+        len,
+        overlap_tpl!("vmovdqu"; "ymm0" @ "0", "ymm1" @ "32"; "ymm2" @ "64", "ymm3" @ "32"; "vzeroupper"),
+        overlap_tpl!("vmovdqu";
+            "ymm0" @ "0", "ymm1" @ "32", "ymm2" @ "64", "ymm3" @ "96";
+            "ymm4" @ "128", "ymm5" @ "96", "ymm6" @ "64", "ymm7" @ "32"; "vzeroupper")
+    )
 }
 
 /// `store` and `copy` of 65 to 256 bytes with AVX2, inlined into the caller
