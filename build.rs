@@ -15,6 +15,10 @@
 //! `bytewise::fault`): Linux, an asm kernel set (x86_64 with SSE2, or
 //! aarch64), feature `std` for the handler, and neither Miri, a sanitizer
 //! nor the forced portable path.
+//!
+//! `cfg(bytewise_no_cmsg_cloexec)` names the systems whose `recvmsg` has no
+//! `MSG_CMSG_CLOEXEC` (`src/shared_memory/passing.rs`), so that the list is
+//! written once.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -44,6 +48,12 @@ fn main() {
             "cargo:rustc-cfg=bytewise_{}_asm",
             var("CARGO_CFG_TARGET_ARCH")
         );
+    }
+    if var("CARGO_CFG_TARGET_VENDOR") == "apple"
+        || ["illumos", "solaris", "aix", "haiku", "nto"]
+            .contains(&var("CARGO_CFG_TARGET_OS").as_str())
+    {
+        println!("cargo:rustc-cfg=bytewise_no_cmsg_cloexec");
     }
     if asm
         && var("CARGO_CFG_TARGET_OS") == "linux"

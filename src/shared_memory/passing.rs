@@ -215,56 +215,25 @@ const SEND_FLAGS: SendFlags = SendFlags::NOSIGNAL;
 #[cfg(target_vendor = "apple")]
 const SEND_FLAGS: SendFlags = SendFlags::empty();
 
-/// Systems without `MSG_CMSG_CLOEXEC`: a received fd is made close-on-exec
-/// right after `recvmsg` instead, so a thread that spawns a process at that
-/// moment can leak it into the child.
-macro_rules! without_cmsg_cloexec {
-    ($item:item) => {
-        #[cfg(any(
-            target_vendor = "apple",
-            target_os = "illumos",
-            target_os = "solaris",
-            target_os = "aix",
-            target_os = "haiku",
-            target_os = "nto"
-        ))]
-        $item
-    };
-}
+/// Systems with `MSG_CMSG_CLOEXEC` receive fds close-on-exec from the start.
+/// On the others (`cfg(bytewise_no_cmsg_cloexec)`, set by `build.rs`) a
+/// received fd is made close-on-exec right after `recvmsg` instead, so a
+/// thread that spawns a process at that moment can leak it into the child.
+#[cfg(not(bytewise_no_cmsg_cloexec))]
+const RECV_FLAGS: RecvFlags = RecvFlags::CMSG_CLOEXEC;
+#[cfg(bytewise_no_cmsg_cloexec)]
+const RECV_FLAGS: RecvFlags = RecvFlags::empty();
 
-/// Systems with `MSG_CMSG_CLOEXEC`: received fds are close-on-exec from the
-/// start.
-macro_rules! with_cmsg_cloexec {
-    ($item:item) => {
-        #[cfg(not(any(
-            target_vendor = "apple",
-            target_os = "illumos",
-            target_os = "solaris",
-            target_os = "aix",
-            target_os = "haiku",
-            target_os = "nto"
-        )))]
-        $item
-    };
+/// Makes a received fd close-on-exec where `RECV_FLAGS` could not.
+#[cfg(not(bytewise_no_cmsg_cloexec))]
+fn set_cloexec(_fd: &OwnedFd) -> io::Result<()> {
+    Ok(())
 }
-
-with_cmsg_cloexec! {
-    const RECV_FLAGS: RecvFlags = RecvFlags::CMSG_CLOEXEC;
-}
-without_cmsg_cloexec! {
-    const RECV_FLAGS: RecvFlags = RecvFlags::empty();
-}
-
-with_cmsg_cloexec! {
-    fn set_cloexec(_fd: &OwnedFd) -> io::Result<()> {
-        Ok(())
-    }
-}
-without_cmsg_cloexec! {
-    fn set_cloexec(fd: &OwnedFd) -> io::Result<()> {
-        rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC)?;
-        Ok(())
-    }
+/// Makes a received fd close-on-exec where `RECV_FLAGS` could not.
+#[cfg(bytewise_no_cmsg_cloexec)]
+fn set_cloexec(fd: &OwnedFd) -> io::Result<()> {
+    rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC)?;
+    Ok(())
 }
 
 /// Receives one message of [`SharedMemory::send_to`]: one byte and one fd.
