@@ -3,7 +3,6 @@
 
 use core::fmt;
 use core::ops::{Deref, DerefMut};
-use core::ptr::NonNull;
 
 use alloc::format;
 use alloc::string::String;
@@ -108,11 +107,8 @@ pub use self::read_only::ReadOnlySharedMemory;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SharedMemory {
-    ptr: NonNull<u8>,
-    len: usize,
-    /// Bytes of the mapping before `ptr`: the offset of a window in its
-    /// first page (see `mapping::Mapping`); 0 unless mapped by `MapOptions`.
-    head: usize,
+    /// Unmapped when dropped, before `fd` is closed (field order).
+    map: mapping::Mapping,
     fd: OwnedFd,
 }
 
@@ -264,17 +260,7 @@ impl SharedMemory {
     /// `check_len`.
     fn map(fd: OwnedFd, len: usize) -> io::Result<SharedMemory> {
         let m = mapping::Mapping::new(fd.as_fd(), 0, len, mapping::Access::ReadWrite, false)?;
-        Ok(Self::from_mapping(m, fd))
-    }
-
-    /// Takes ownership of a read-write mapping made for `fd`.
-    fn from_mapping(m: mapping::Mapping, fd: OwnedFd) -> SharedMemory {
-        SharedMemory {
-            ptr: m.ptr,
-            len: m.len,
-            head: m.head,
-            fd,
-        }
+        Ok(SharedMemory { map: m, fd })
     }
 
     /// The length of the mapping in bytes (never zero).
@@ -287,7 +273,7 @@ impl SharedMemory {
     /// ```
     #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.map.len
     }
 
     /// Always `false`: an empty mapping cannot be created.
@@ -300,7 +286,7 @@ impl SharedMemory {
     /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.map.len == 0
     }
 
     /// The mapping as a safe byte-wise atomic view.
@@ -322,7 +308,7 @@ impl SharedMemory {
         // SAFETY: the mapping is `len <= isize::MAX` (`check_len`) valid bytes
         // until `drop` unmaps it, which cannot happen while `self` is
         // borrowed, and this process reaches it only through `AtomicBytes`.
-        unsafe { AtomicBytes::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { AtomicBytes::from_raw_parts(self.map.ptr.as_ptr(), self.map.len) }
     }
 
     /// The mapping as an exclusively borrowed view, to carve typed views
@@ -343,7 +329,7 @@ impl SharedMemory {
     /// ```
     #[inline]
     pub fn as_bytes_mut(&mut self) -> &mut AtomicBytes {
-        let ptr = core::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.len);
+        let ptr = core::ptr::slice_from_raw_parts_mut(self.map.ptr.as_ptr(), self.map.len);
         // Other processes and the kernel may write the mapping in any way,
         // which an atomic view allows (type docs). `AtomicBytes` is
         // `repr(transparent)` over `[AtomicU8]`, which has the layout of `[u8]`.
@@ -448,16 +434,6 @@ fn shm_anonymous() -> io::Result<OwnedFd> {
     ))
 }
 
-impl Drop for SharedMemory {
-    fn drop(&mut self) {
-        // SAFETY: `ptr`, `head` and `len` are those of the mapping made for
-        // this value, which only `drop` unmaps; `&mut self` means no
-        // `AtomicBytes` borrowed from it is alive.
-        unsafe { mapping::unmap(self.ptr, self.head, self.len) };
-        // `fd` is closed when the field is dropped, after this.
-    }
-}
-
 impl Deref for SharedMemory {
     type Target = AtomicBytes;
 
@@ -494,8 +470,8 @@ impl fmt::Debug for SharedMemory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SharedMemory")
             .field("fd", &self.fd.as_raw_fd())
-            .field("ptr", &self.ptr)
-            .field("len", &self.len)
+            .field("ptr", &self.map.ptr)
+            .field("len", &self.map.len)
             .finish()
     }
 }

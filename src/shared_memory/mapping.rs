@@ -170,7 +170,7 @@ impl MapOptions {
     pub fn map(&self, fd: impl Into<OwnedFd>) -> io::Result<SharedMemory> {
         let fd = fd.into();
         let mapping = self.map_fd(fd.as_fd(), Access::ReadWrite)?;
-        Ok(SharedMemory::from_mapping(mapping, fd))
+        Ok(SharedMemory { map: mapping, fd })
     }
 
     /// Maps the window of `fd` read-only (`PROT_READ`) and shared; `fd`
@@ -194,7 +194,7 @@ impl MapOptions {
     pub fn map_read_only(&self, fd: impl Into<OwnedFd>) -> io::Result<ReadOnlySharedMemory> {
         let fd = fd.into();
         let mapping = self.map_fd(fd.as_fd(), Access::ReadOnly)?;
-        Ok(ReadOnlySharedMemory::from_mapping(mapping, fd))
+        Ok(ReadOnlySharedMemory { map: mapping, fd })
     }
 
     /// Opens the file at `path` read-write and maps the window, shared.
@@ -314,7 +314,7 @@ impl SharedMemory {
     /// ```
     #[doc(alias = "msync")]
     pub fn flush(&self) -> io::Result<()> {
-        self.flush_range(0, self.len)
+        self.flush_range(0, self.map.len)
     }
 
     /// Starts writing the whole mapping back to its file and returns
@@ -332,7 +332,7 @@ impl SharedMemory {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn flush_async(&self) -> io::Result<()> {
-        self.flush_async_range(0, self.len)
+        self.flush_async_range(0, self.map.len)
     }
 
     /// Writes bytes `offset..offset + len` of the mapping back to its file
@@ -381,19 +381,19 @@ impl SharedMemory {
 
     /// `msync` of the pages holding bytes `offset..offset + len` of the view.
     fn msync(&self, offset: usize, len: usize, flags: MsyncFlags) -> io::Result<()> {
-        crate::Error::check_range(offset, len, self.len)?;
+        crate::Error::check_range(offset, len, self.map.len)?;
         if len == 0 {
             return Ok(());
         }
         // Positions relative to the (page-aligned) start of the mapping,
         // which begins `head` bytes before the view.
-        let start = self.head + offset;
+        let start = self.map.head + offset;
         let first_page = start - start % rustix::param::page_size();
-        let base = self.ptr.as_ptr().wrapping_sub(self.head);
+        let base = self.map.ptr.as_ptr().wrapping_sub(self.map.head);
         // `msync` only writes dirty pages back to the file; it does not change
         // the memory. `first_page` is page-aligned because `base` is.
         // SAFETY: `first_page..start + len` lies inside the mapping `base ..
-        // base + head + self.len` this value owns (range check above, and
+        // base + head + map.len` this value owns (range check above, and
         // `first_page <= start`).
         unsafe {
             rustix::mm::msync(
@@ -415,7 +415,7 @@ pub(super) enum Access {
 
 /// A live mapping made by [`Mapping::new`]: the view is `ptr..ptr + len`,
 /// and the pages mapped are `ptr - head..ptr + len` (`head` is the offset of
-/// the view in its first page). Its owner unmaps it with [`unmap`].
+/// the view in its first page). Dropping it unmaps it.
 pub(super) struct Mapping {
     pub(super) ptr: NonNull<u8>,
     pub(super) len: usize,
@@ -490,21 +490,20 @@ fn populate_flag(_populate: bool) -> MapFlags {
     MapFlags::empty()
 }
 
-/// Unmaps a mapping that [`Mapping::new`] made.
-///
-/// # Safety
-///
-/// Behavior is undefined if any of these is violated:
-///
-/// - `ptr`, `head` and `len` are those of a [`Mapping`] that has not been
-///   unmapped yet;
-/// - no reference into the mapping is used afterwards.
-pub(super) unsafe fn unmap(ptr: NonNull<u8>, head: usize, len: usize) {
-    // SAFETY: by this function's preconditions, `ptr - head .. ptr + len`
-    // is exactly one live mapping (page-aligned start) and nothing uses it
-    // afterwards.
-    let result = unsafe { rustix::mm::munmap(ptr.as_ptr().wrapping_sub(head).cast(), head + len) };
-    debug_assert!(result.is_ok(), "munmap failed: {result:?}");
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `ptr - head .. ptr + len` is exactly the mapping `new`
+        // made (page-aligned start), which only this `drop` unmaps; the
+        // owners (`SharedMemory`, `ReadOnlySharedMemory`) hand out views
+        // only borrowed from themselves, so none outlives this.
+        let result = unsafe {
+            rustix::mm::munmap(
+                self.ptr.as_ptr().wrapping_sub(self.head).cast(),
+                self.head + self.len,
+            )
+        };
+        debug_assert!(result.is_ok(), "munmap failed: {result:?}");
+    }
 }
 
 /// The size of the object behind `fd`, if it is a kind that can be mapped.

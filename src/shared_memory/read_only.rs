@@ -3,13 +3,12 @@
 
 use core::fmt;
 use core::ops::Deref;
-use core::ptr::NonNull;
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use super::mapping::{Mapping, unmap};
+use super::mapping::Mapping;
 use super::{MapOptions, size_sealed};
 use crate::ReadOnlyBytes;
 
@@ -60,11 +59,9 @@ use crate::ReadOnlyBytes;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ReadOnlySharedMemory {
-    ptr: NonNull<u8>,
-    len: usize,
-    /// Bytes of the mapping before `ptr` (see `Mapping`).
-    head: usize,
-    fd: OwnedFd,
+    /// Unmapped when dropped, before `fd` is closed (field order).
+    pub(super) map: Mapping,
+    pub(super) fd: OwnedFd,
 }
 
 // SAFETY: the mapping and the fd are owned by the value and not tied to the
@@ -121,16 +118,6 @@ impl ReadOnlySharedMemory {
         MapOptions::new().map_read_only(fd)
     }
 
-    /// Takes ownership of a mapping made read-only for `fd`.
-    pub(super) fn from_mapping(m: Mapping, fd: OwnedFd) -> ReadOnlySharedMemory {
-        ReadOnlySharedMemory {
-            ptr: m.ptr,
-            len: m.len,
-            head: m.head,
-            fd,
-        }
-    }
-
     /// The length of the mapping in bytes (never zero).
     ///
     /// # Examples
@@ -145,13 +132,13 @@ impl ReadOnlySharedMemory {
     /// ```
     #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.map.len
     }
 
     /// Always `false`: an empty mapping cannot be created.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.map.len == 0
     }
 
     /// The mapping as a safe, read-only byte-wise atomic view.
@@ -174,7 +161,7 @@ impl ReadOnlySharedMemory {
         // SAFETY: `ptr` comes from `mmap`, not from a reference, and is
         // `len <= isize::MAX` (`check_len`) readable bytes until `drop`
         // unmaps it, which cannot happen while `self` is borrowed.
-        unsafe { ReadOnlyBytes::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { ReadOnlyBytes::from_raw_parts(self.map.ptr.as_ptr(), self.map.len) }
     }
 
     /// Whether the memory object's size is sealed against shrinking, as for
@@ -192,15 +179,6 @@ impl ReadOnlySharedMemory {
     #[doc(alias = "F_GET_SEALS")]
     pub fn is_size_sealed(&self) -> bool {
         size_sealed(self.fd.as_fd())
-    }
-}
-
-impl Drop for ReadOnlySharedMemory {
-    fn drop(&mut self) {
-        // SAFETY: `ptr`, `head` and `len` are those of the mapping made for
-        // this value, which only `drop` unmaps; `&mut self` means no
-        // `ReadOnlyBytes` borrowed from it is alive.
-        unsafe { unmap(self.ptr, self.head, self.len) };
     }
 }
 
@@ -233,8 +211,8 @@ impl fmt::Debug for ReadOnlySharedMemory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadOnlySharedMemory")
             .field("fd", &self.fd.as_raw_fd())
-            .field("ptr", &self.ptr)
-            .field("len", &self.len)
+            .field("ptr", &self.map.ptr)
+            .field("len", &self.map.len)
             .finish()
     }
 }
