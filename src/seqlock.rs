@@ -308,46 +308,46 @@ impl<T: NoUninit> SeqLock<T> {
         }
     }
 
-    /// One read attempt into `out`: `Ok` if `out` now holds a consistent
-    /// copy, or the sequence number that made it fail (odd, or different
-    /// after the copy).
-    ///
-    /// Copying into the caller's `MaybeUninit` (rather than returning a `T`)
-    /// lets `read` return that very buffer, so the copy lands in the return
-    /// slot instead of being copied a second time.
+    /// The reader's side of the protocol around one copy: an even counter
+    /// before, `copy` (which must load with `Acquire`, so that it comes
+    /// before the second counter load), the same counter after. `Ok` with
+    /// the copy's result if it is consistent, else the sequence number that
+    /// made it fail (odd, or different after the copy).
     #[inline(always)]
-    fn attempt_into(&self, out: &mut MaybeUninit<T>) -> Result<(), Seq> {
+    fn checked<R>(&self, copy: impl FnOnce() -> R) -> Result<R, Seq> {
         let s1 = self.seq.load(Acquire);
         if s1 & 1 != 0 {
             return Err(s1);
         }
-        self.data.load_to(out, Acquire);
+        let result = copy();
         let s2 = self.seq.load(Relaxed);
         if s1 != s2 {
             return Err(s2);
         }
-        Ok(())
+        Ok(result)
+    }
+
+    /// One read attempt into `out`: `Ok` if `out` now holds a consistent
+    /// copy (see `checked`).
+    ///
+    /// Copying into the caller's `MaybeUninit` (rather than returning a `T`)
+    /// lets `read` of a large `T` return that very buffer, so the copy lands
+    /// in the return slot instead of being copied a second time.
+    #[inline(always)]
+    fn attempt_into(&self, out: &mut MaybeUninit<T>) -> Result<(), Seq> {
+        self.checked(|| self.data.load_to(out, Acquire))
     }
 
     /// One read attempt: the value, or the sequence number that made it fail.
     ///
     /// The copy is returned by value (`AtomicPerByte::load`), which on
-    /// x86_64 builds 16-, 32- and 64-byte values in registers: through a
+    /// x86_64 builds values of up to 64 bytes in registers: through a
     /// buffer, as `attempt_into` does, a `[u64; 8]` read copied the value
     /// twice.
     #[inline]
     fn attempt(&self) -> Result<T, Seq> {
-        let s1 = self.seq.load(Acquire);
-        if s1 & 1 != 0 {
-            return Err(s1);
-        }
-        let copy = self.data.load(Acquire);
-        let s2 = self.seq.load(Relaxed);
-        if s1 != s2 {
-            return Err(s2);
-        }
-        // SAFETY: the check passed, as in `attempt_into`; see
-        // `assume_consistent`.
+        let copy = self.checked(|| self.data.load(Acquire))?;
+        // SAFETY: the check passed; see `assume_consistent`.
         Ok(unsafe { Self::assume_consistent(copy) })
     }
 
@@ -357,7 +357,7 @@ impl<T: NoUninit> SeqLock<T> {
     ///
     /// Behavior is undefined if any of these is violated:
     ///
-    /// - `copy` was filled by an `attempt_into` on `self` that returned `Ok`.
+    /// - `copy` was filled by a copy that `checked` on `self` returned `Ok` for.
     #[inline(always)]
     unsafe fn assume_consistent(copy: MaybeUninit<T>) -> T {
         // Writers in other processes reach a `SeqLock` only through
@@ -425,19 +425,14 @@ impl<T: NoUninit> SeqLock<T> {
         backoff.step
     }
 
-    /// Retries until an attempt into `out` passes the check.
+    /// Retries until an attempt into `out` passes the check, waiting for
+    /// an even counter before each (`wait_even`).
     #[cold]
     #[inline(never)]
     fn read_slow(&self, out: &mut MaybeUninit<T>) {
-        let mut backoff = Backoff::new();
+        let mut step = 0;
         loop {
-            // Wait for an even counter by polling it (plain loads, which do
-            // not disturb the writer's line more than the read itself), so
-            // that the next attempt starts as soon as the write is over
-            // instead of after a blind back-off.
-            while self.seq.load(Relaxed) & 1 != 0 {
-                backoff.snooze();
-            }
+            step = self.wait_even(step);
             if self.attempt_into(out).is_ok() {
                 return;
             }
