@@ -413,10 +413,13 @@ fn concurrent_readers_and_writers_on_one_page() {
                 })
             })
             .collect();
-        for w in writers {
-            w.join().unwrap();
-        }
+        // Stop the readers whatever the writers did, then report: a writer
+        // that failed must not leave the scope waiting on the readers.
+        let wrote: Vec<_> = writers.into_iter().map(|w| w.join()).collect();
         stop.store(true, StdOrdering::Relaxed);
+        for w in wrote {
+            w.unwrap();
+        }
         for r in readers {
             assert!(r.join().unwrap() > 0);
         }

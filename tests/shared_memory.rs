@@ -269,17 +269,25 @@ fn open_sees_a_file_another_thread_rewrites() {
         // loaded machine the writer thread may not have run yet after 2000.
         let t0 = std::time::Instant::now();
         let mut round = 0;
-        while round < 2000 || (max_seen == 1 && t0.elapsed() < core::time::Duration::from_secs(20))
+        let mut stray = None;
+        while stray.is_none()
+            && (round < 2000
+                || (max_seen == 1 && t0.elapsed() < core::time::Duration::from_secs(20)))
         {
             round += 1;
             let off = (round * 4096) % LEN;
-            shm.read_at(off, &mut out).unwrap();
-            for &b in &out {
-                assert!((1..=250).contains(&b), "byte {b} was never written");
+            if let Err(e) = shm.read_at(off, &mut out) {
+                stray = Some(format!("read_at({off}) failed: {e}"));
+            }
+            if let Some(&b) = out.iter().find(|&&b| !(1..=250).contains(&b)) {
+                stray = Some(format!("byte {b} was never written"));
             }
             max_seen = max_seen.max(*out.iter().max().unwrap());
         }
+        // Stop the writer before asserting: a panic here would leave the
+        // scope waiting for it forever.
         stop.store(true, StdOrdering::Relaxed);
+        assert_eq!(stray, None);
         assert!(max_seen > 1, "the reader never saw the writer's data");
         writer.join().unwrap()
     });

@@ -356,9 +356,12 @@ fn stalled_lock_bounds_writers_and_readers() {
                 ));
             }
         });
-        writer.join().unwrap();
+        // Stop the reader whatever the writer did, then report: a writer
+        // that failed must not leave the scope waiting on the reader.
+        let wrote = writer.join();
         stop.store(true, Ordering::Relaxed);
         reader.join().unwrap();
+        wrote.unwrap();
     });
     assert_eq!(backing, [5, 42]); // nothing written, the counter untouched
 }
